@@ -1,0 +1,260 @@
+//! Configuration: one TOML file (`config/vtrack.toml` documents every key), overridden by
+//! `VTRACK_<SECTION>_<KEY>` environment variables, then by command-line flags.
+
+use crate::carriers::{CarrierError, CarrierRegistry};
+use crate::event::Millis;
+use serde::{Deserialize, Deserializer};
+use std::path::{Path, PathBuf};
+
+/// Errors loading configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is invalid or a key has a wrong value.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// The carriers file is invalid.
+    #[error(transparent)]
+    Carriers(#[from] CarrierError),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// VTR rules and windows.
+    pub engine: EngineConfig,
+    /// Where carriers are defined.
+    pub carriers: CarriersConfig,
+}
+
+/// The rules' parameters (contract sections 4 and 5).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// How long before the confirmation a scan still counts (default 7 days).
+    #[serde(deserialize_with = "duration")]
+    pub lookback: Millis,
+    /// How long after the confirmation a scan still counts; the window closes then (default 14 days).
+    #[serde(deserialize_with = "duration")]
+    pub horizon: Millis,
+    /// How far event time trails the greatest event time seen (default 6 hours).
+    #[serde(deserialize_with = "duration")]
+    pub allowed_lateness: Millis,
+    /// When a pending package without a counting scan gets the `NO_SCAN_YET` warning (default 48 hours).
+    #[serde(deserialize_with = "duration")]
+    pub no_scan_warning_after: Millis,
+    /// Seller VTR windows in days (default 7 and 30).
+    pub seller_windows_days: Vec<u32>,
+    /// A seller is at risk below this VTR (default 0.95).
+    pub vtr_threshold: f64,
+    /// A tracking ID with more packages than this stops matching scans to them (default 1000).
+    pub max_packages_per_tracking_id: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            lookback: 7 * crate::event::DAY_MS,
+            horizon: 14 * crate::event::DAY_MS,
+            allowed_lateness: 6 * crate::event::HOUR_MS,
+            no_scan_warning_after: 48 * crate::event::HOUR_MS,
+            seller_windows_days: vec![7, 30],
+            vtr_threshold: 0.95,
+            max_packages_per_tracking_id: 1000,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The longest seller window in days.
+    pub fn longest_window_days(&self) -> u32 {
+        self.seller_windows_days.iter().copied().max().unwrap_or(0)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.lookback < 0 || self.horizon <= 0 {
+            return bad("engine.lookback must be >= 0 and engine.horizon > 0");
+        }
+        if self.seller_windows_days.is_empty() || self.seller_windows_days.contains(&0) {
+            return bad(
+                "engine.seller_windows_days must list at least one window of 1 day or more",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.vtr_threshold) {
+            return bad("engine.vtr_threshold must lie in [0, 1]");
+        }
+        if self.max_packages_per_tracking_id == 0 {
+            return bad("engine.max_packages_per_tracking_id must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Where the carrier definitions come from.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CarriersConfig {
+    /// A carriers TOML file; empty = the built-in US default (`config/carriers.toml`).
+    pub file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the file (or the defaults when `path` is `None`) and applies `VTRACK_…` overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        Self::from_toml_with_env(&text, std::env::vars())
+    }
+
+    /// Parses TOML text, then applies `VTRACK_<SECTION>_<KEY>=value` overrides from `env`.
+    pub fn from_toml_with_env(
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        for (name, raw) in env {
+            apply_env_override(&mut value, &name, &raw);
+        }
+        let config: Config = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.engine.validate()?;
+        Ok(config)
+    }
+
+    /// The carrier registry this configuration names.
+    pub fn carrier_registry(&self) -> Result<CarrierRegistry, ConfigError> {
+        match &self.carriers.file {
+            None => Ok(CarrierRegistry::default_us()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                Ok(CarrierRegistry::from_toml(&text)?)
+            }
+        }
+    }
+}
+
+/// Applies one `VTRACK_SECTION_KEY` variable to the matching `[section] key`, when the
+/// section is known. The value is read as TOML (number, boolean, array) or else as a string.
+fn apply_env_override(table: &mut toml::Table, name: &str, raw: &str) {
+    const SECTIONS: [&str; 2] = ["engine", "carriers"];
+    let Some(rest) = name.strip_prefix("VTRACK_") else {
+        return;
+    };
+    let rest = rest.to_ascii_lowercase();
+    for section in SECTIONS {
+        if let Some(key) = rest.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
+            let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+            let entry = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            if let toml::Value::Table(t) = entry {
+                t.insert(key.to_string(), parsed);
+            }
+        }
+    }
+}
+
+/// Parses a duration such as `7d`, `6h`, `90m`, `30s`, `100ms` into milliseconds.
+pub fn parse_duration(s: &str) -> Option<Millis> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: Millis = n.parse().ok()?;
+    let scale = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => crate::event::HOUR_MS,
+        "d" => crate::event::DAY_MS,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "`{s}` is not a duration (use a number and a unit: ms, s, m, h, d)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::from_toml_with_env("", std::iter::empty()).unwrap();
+        assert_eq!(c.engine.lookback, 7 * 86_400_000);
+        assert_eq!(c.engine.horizon, 14 * 86_400_000);
+        assert_eq!(c.engine.allowed_lateness, 6 * 3_600_000);
+        assert_eq!(c.engine.no_scan_warning_after, 48 * 3_600_000);
+        assert_eq!(c.engine.seller_windows_days, vec![7, 30]);
+        assert_eq!(c.engine.vtr_threshold, 0.95);
+    }
+
+    #[test]
+    fn the_documented_file_parses_to_the_defaults() {
+        let text = include_str!("../config/vtrack.toml");
+        let c = Config::from_toml_with_env(text, std::iter::empty()).unwrap();
+        let d = EngineConfig::default();
+        assert_eq!(c.engine.lookback, d.lookback);
+        assert_eq!(c.engine.horizon, d.horizon);
+        assert_eq!(c.engine.seller_windows_days, d.seller_windows_days);
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let env = vec![
+            ("VTRACK_ENGINE_HORIZON".to_string(), "3d".to_string()),
+            ("VTRACK_ENGINE_VTR_THRESHOLD".to_string(), "0.9".to_string()),
+            ("OTHER".to_string(), "x".to_string()),
+        ];
+        let c =
+            Config::from_toml_with_env("[engine]\nhorizon = \"5d\"\n", env.into_iter()).unwrap();
+        assert_eq!(c.engine.horizon, 3 * 86_400_000);
+        assert_eq!(c.engine.vtr_threshold, 0.9);
+    }
+
+    #[test]
+    fn rejects_bad_values_with_the_key() {
+        let e =
+            Config::from_toml_with_env("[engine]\nhorizon = \"5 parsecs\"\n", std::iter::empty())
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("horizon"), "{e}");
+        assert!(Config::from_toml_with_env("[engine]\nnope = 1\n", std::iter::empty()).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("100ms"), Some(100));
+        assert_eq!(parse_duration("2h"), Some(7_200_000));
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("3w"), None);
+    }
+}

@@ -1,0 +1,3 @@
+//! Synthetic workloads: realistic confirmations and scans, seeded and reproducible.
+//!
+//! STUB.
