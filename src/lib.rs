@@ -12,5 +12,6 @@ pub mod engine;
 pub mod event;
 pub mod generate;
 pub mod records;
+pub mod replay;
 pub mod timestamp;
 pub mod tracking_id;

@@ -1,1 +1,342 @@
-//! The pure engine. STUB.
+//! The pure engine: every VTR rule, no I/O, no clock. Event time is passed in.
+//!
+//! Three stages exchange messages as the design guide describes: the [`order`] stage keeps
+//! each package's verdict, the [`tracking`] stage keeps scans per tracking ID and answers
+//! subscriptions, the [`seller`] stage keeps the rolling VTR numbers. [`Engine`] wires the
+//! three together in one process with in-memory queues; the Kafka driver wires the same
+//! stages over internal topics.
+
+pub mod explain;
+pub mod intern;
+pub mod messages;
+pub mod order;
+pub mod seller;
+pub mod tracking;
+pub mod verdict;
+
+use crate::carriers::CarrierRegistry;
+use crate::config::EngineConfig;
+use crate::event::{utc_day, Confirmation, Event, Millis, Scan};
+use crate::records::{LateConfirmationRecord, SellerVtrRecord, VerdictRecord};
+use crate::tracking_id::{normalize, TrackingId};
+use intern::Interner;
+use messages::{LateReason, ScanIn, TrackingInput};
+use order::{ConfirmOutcome, OrderOutput, OrderStage};
+use seller::{SellerStage, SellerUpdate};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tracking::{TrackingOutput, TrackingStage};
+
+/// The hash map used for engine state: hashbrown with the Fx hasher.
+pub type FastMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;
+
+/// An event the engine did not apply, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateEvent {
+    /// The original event.
+    pub event: Event,
+    /// Why it was late.
+    pub reason: LateReason,
+}
+
+/// Records written since the last [`Engine::take_outputs`] (streaming mode).
+#[derive(Debug, Default)]
+pub struct Outputs {
+    /// Verdict records, in the order they were decided.
+    pub verdicts: Vec<VerdictRecord>,
+    /// Late-confirmation records.
+    pub late_confirmations: Vec<LateConfirmationRecord>,
+    /// Events that arrived too late to change anything.
+    pub late_events: Vec<LateEvent>,
+}
+
+/// Counters of what the engine saw.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EngineCounters {
+    /// Confirmation events processed (duplicates included).
+    pub confirmations: u64,
+    /// Scan events processed (duplicates included).
+    pub scans: u64,
+    /// Events ignored because their event_id was seen before.
+    pub duplicates: u64,
+    /// Events that arrived after the windows they could change had closed.
+    pub late_events: u64,
+    /// Non-physical scans (they never count).
+    pub non_physical_scans: u64,
+    /// Subscriptions beyond the per-tracking-ID bound.
+    pub overloaded_subscriptions: u64,
+}
+
+/// A scan the engine cannot use: its tracking ID is blank or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The scan's tracking ID is blank or has characters other than ASCII letters and digits.
+    #[error("field `tracking_id`: {0}")]
+    BadScanTrackingId(&'static str),
+}
+
+/// Sizes of the engine's state.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StateStats {
+    /// Packages held by the order stage.
+    pub packages: usize,
+    /// Tracking IDs held by the tracking stage.
+    pub tracking_ids: usize,
+    /// Approximate bytes held by the order stage.
+    pub order_bytes: usize,
+    /// Approximate bytes held by the tracking stage.
+    pub tracking_bytes: usize,
+    /// Approximate bytes held by the seller stage.
+    pub seller_bytes: usize,
+    /// Approximate bytes held by the interner and the duplicate filter.
+    pub other_bytes: usize,
+}
+
+impl StateStats {
+    /// Bytes of state per package held.
+    pub fn bytes_per_package(&self) -> f64 {
+        let total = self.order_bytes + self.tracking_bytes + self.seller_bytes + self.other_bytes;
+        total as f64 / self.packages.max(1) as f64
+    }
+}
+
+/// Remembers event ids (as 64-bit hashes) per UTC day of event time, to drop duplicates.
+#[derive(Debug, Default)]
+struct Dedup {
+    days: FastMap<i32, rustc_hash::FxHashSet<u64>>,
+}
+
+impl Dedup {
+    /// True the first time an event id is seen.
+    fn first_time(&mut self, event_time: Millis, event_id: &str) -> bool {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = rustc_hash::FxBuildHasher.build_hasher();
+        h.write(event_id.as_bytes());
+        h.write_u8(0xff);
+        let mut h2 = std::collections::hash_map::DefaultHasher::new();
+        h2.write(event_id.as_bytes());
+        let key = h.finish() ^ h2.finish().rotate_left(17);
+        self.days
+            .entry(utc_day(event_time))
+            .or_default()
+            .insert(key)
+    }
+
+    fn expire_before(&mut self, day: i32) {
+        self.days.retain(|d, _| *d >= day);
+    }
+
+    fn bytes(&self) -> usize {
+        self.days.values().map(|s| s.capacity() * 9).sum()
+    }
+}
+
+/// The three stages wired together in one process.
+pub struct Engine {
+    cfg: EngineConfig,
+    carriers: Arc<CarrierRegistry>,
+    syms: Interner,
+    order: OrderStage,
+    tracking: TrackingStage,
+    seller: SellerStage,
+    dedup: Dedup,
+    to_tracking: VecDeque<TrackingInput>,
+    outputs: Outputs,
+    counters: EngineCounters,
+    now: Millis,
+    pending_late: Vec<(ScanIn, LateReason)>,
+}
+
+impl Engine {
+    /// A new engine. With `emit_records`, every verdict change is written to
+    /// [`Engine::take_outputs`] (streaming); without, only the final state is read (replay).
+    pub fn new(cfg: EngineConfig, carriers: Arc<CarrierRegistry>, emit_records: bool) -> Self {
+        Engine {
+            order: OrderStage::new(cfg.clone(), carriers.clone(), emit_records),
+            tracking: TrackingStage::new(cfg.clone()),
+            seller: SellerStage::new(cfg.clone()),
+            cfg,
+            carriers,
+            syms: Interner::default(),
+            dedup: Dedup::default(),
+            to_tracking: VecDeque::new(),
+            outputs: Outputs::default(),
+            counters: EngineCounters::default(),
+            now: Millis::MIN,
+            pending_late: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Processes one event. Only a scan with a blank or malformed tracking ID is refused.
+    pub fn process(&mut self, event: Event) -> Result<(), EngineError> {
+        match event {
+            Event::Confirmation(c) => {
+                self.process_confirmation(c);
+                Ok(())
+            }
+            Event::Scan(s) => self.process_scan(s),
+        }
+    }
+
+    /// Processes one confirmation, update or cancellation.
+    pub fn process_confirmation(&mut self, c: Confirmation) {
+        self.counters.confirmations += 1;
+        if !self.dedup.first_time(c.confirmed_at, &c.event_id) {
+            self.counters.duplicates += 1;
+            return;
+        }
+        let mut out = OrderOutput::default();
+        let outcome = self.order.confirmation(&c, &mut self.syms, &mut out);
+        if outcome == ConfirmOutcome::Late {
+            self.counters.late_events += 1;
+            self.outputs.late_events.push(LateEvent {
+                event: Event::Confirmation(c),
+                reason: LateReason::WindowClosed,
+            });
+        }
+        self.absorb(out);
+        self.drain();
+    }
+
+    /// Processes one carrier scan.
+    pub fn process_scan(&mut self, s: Scan) -> Result<(), EngineError> {
+        let tracking: Box<str> = match normalize(&s.tracking_id) {
+            TrackingId::Normalized(id) => id.into(),
+            TrackingId::Blank => return Err(EngineError::BadScanTrackingId("blank")),
+            TrackingId::Malformed { .. } => {
+                return Err(EngineError::BadScanTrackingId(
+                    "contains characters other than ASCII letters and digits",
+                ))
+            }
+        };
+        self.counters.scans += 1;
+        if !self.dedup.first_time(s.scanned_at, &s.event_id) {
+            self.counters.duplicates += 1;
+            return Ok(());
+        }
+        let msg = ScanIn {
+            carrier: self.carriers.resolve(&s.carrier),
+            tracking,
+            scan_type: s.scan_type,
+            scanned_at: s.scanned_at,
+        };
+        let mut out = TrackingOutput::default();
+        self.tracking.handle(TrackingInput::Scan(msg), &mut out);
+        if let Some((_, reason)) = out.late.pop() {
+            self.counters.late_events += 1;
+            self.outputs.late_events.push(LateEvent {
+                event: Event::Scan(s),
+                reason,
+            });
+        }
+        self.absorb_tracking(out);
+        self.drain();
+        Ok(())
+    }
+
+    /// Moves event time (the watermark) forward to `now`: windows close, warnings appear.
+    pub fn advance_to(&mut self, now: Millis) {
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        self.tracking.advance(now);
+        let mut out = OrderOutput::default();
+        self.order.advance(now, &self.syms, &mut out);
+        self.absorb(out);
+        self.drain();
+    }
+
+    /// Drops state no later event can change (streaming only: replay reads the final state).
+    pub fn expire(&mut self) {
+        self.tracking.expire();
+        let retention = self.cfg.lookback + self.cfg.horizon + self.cfg.allowed_lateness;
+        self.dedup
+            .expire_before(utc_day(self.now.saturating_sub(retention)));
+    }
+
+    fn absorb(&mut self, out: OrderOutput) {
+        self.to_tracking.extend(out.to_tracking);
+        for d in &out.to_seller {
+            self.seller.apply(d);
+        }
+        self.outputs.verdicts.extend(out.verdicts);
+        self.outputs
+            .late_confirmations
+            .extend(out.late_confirmations);
+    }
+
+    fn absorb_tracking(&mut self, out: TrackingOutput) {
+        let mut order_out = OrderOutput::default();
+        for f in out.facts {
+            self.order.facts(f, &self.syms, &mut order_out);
+        }
+        self.pending_late.extend(out.late);
+        self.absorb(order_out);
+    }
+
+    /// Runs the stages until no message is in flight.
+    fn drain(&mut self) {
+        while let Some(msg) = self.to_tracking.pop_front() {
+            let mut out = TrackingOutput::default();
+            self.tracking.handle(msg, &mut out);
+            self.absorb_tracking(out);
+        }
+        self.pending_late.clear();
+    }
+
+    /// Records written since the last call (streaming mode).
+    pub fn take_outputs(&mut self) -> Outputs {
+        std::mem::take(&mut self.outputs)
+    }
+
+    /// Seller rows that changed since the last call (streaming mode).
+    pub fn take_seller_updates(&mut self) -> Vec<SellerUpdate> {
+        self.seller.take_updates(self.now, &self.syms)
+    }
+
+    /// The latest verdict of every package, sorted by package key.
+    pub fn verdicts(&self) -> Vec<VerdictRecord> {
+        self.order.verdict_records(&self.syms)
+    }
+
+    /// One record per package whose latest verdict carries a late-confirmation reason.
+    pub fn late_confirmations(&self) -> Vec<LateConfirmationRecord> {
+        self.order.late_confirmation_records(&self.syms)
+    }
+
+    /// Every seller/category/window with a package in the window, as of event time.
+    pub fn seller_rows(&self) -> Vec<SellerVtrRecord> {
+        self.seller.rows(self.now, &self.syms)
+    }
+
+    /// What the engine saw.
+    pub fn counters(&self) -> EngineCounters {
+        let mut c = self.counters;
+        c.non_physical_scans = self.tracking.counters.non_physical_scans;
+        c.overloaded_subscriptions = self.tracking.counters.overloaded_subscriptions;
+        c
+    }
+
+    /// Event time.
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// Sizes of the state.
+    pub fn state_stats(&self) -> StateStats {
+        StateStats {
+            packages: self.order.package_count(),
+            tracking_ids: self.tracking.len(),
+            order_bytes: self.order.state_bytes(),
+            tracking_bytes: self.tracking.state_bytes(),
+            seller_bytes: self.seller.state_bytes(),
+            other_bytes: self.syms.heap_bytes() + self.dedup.bytes(),
+        }
+    }
+}

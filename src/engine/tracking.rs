@@ -1,0 +1,324 @@
+//! The tracking stage: per tracking ID, the physical scans within retention and the packages
+//! subscribed to it. It answers every subscription with the facts of that package's own
+//! window, and updates the answer when a new scan changes it (design guide section 2).
+
+use super::messages::{
+    FactsMsg, LateReason, PackageRef, ScanFacts, ScanIn, Subscribe, TrackingInput, Unsubscribe,
+};
+use super::FastMap;
+use crate::carriers::{CarrierId, CarrierSet};
+use crate::config::EngineConfig;
+use crate::event::{Millis, ScanType};
+use smallvec::SmallVec;
+
+/// Marks a scan whose reporting carrier is unknown.
+const UNKNOWN_CARRIER: u8 = u8::MAX;
+
+/// The de-duplicated, sorted scan times one carrier reported for one tracking ID.
+#[derive(Debug, Clone, Default)]
+struct ReporterScans {
+    carrier: u8,
+    physical: SmallVec<[Millis; 2]>,
+    deliveries: SmallVec<[Millis; 1]>,
+}
+
+/// A package's subscription to a tracking ID.
+#[derive(Debug, Clone)]
+struct Sub {
+    package: PackageRef,
+    seq: u32,
+    from: Millis,
+    to: Millis,
+    accepted: CarrierSet,
+    overloaded: bool,
+    sent: ScanFacts,
+}
+
+/// Everything known of one tracking ID.
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    scans: SmallVec<[ReporterScans; 1]>,
+    subs: SmallVec<[Sub; 1]>,
+}
+
+/// What processing one message produced.
+#[derive(Debug, Default)]
+pub struct TrackingOutput {
+    /// Answers for the order stage.
+    pub facts: Vec<FactsMsg>,
+    /// Scans that came too late, and why.
+    pub late: Vec<(ScanIn, LateReason)>,
+}
+
+/// Counters of the tracking stage.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TrackingCounters {
+    /// Non-physical scans (they never count).
+    pub non_physical_scans: u64,
+    /// Subscriptions beyond the fan-out bound.
+    pub overloaded_subscriptions: u64,
+}
+
+/// The tracking stage's state for all tracking IDs of one task.
+#[derive(Debug)]
+pub struct TrackingStage {
+    cfg: EngineConfig,
+    entries: FastMap<Box<str>, Entry>,
+    now: Millis,
+    /// Counters since start.
+    pub counters: TrackingCounters,
+}
+
+impl TrackingStage {
+    /// An empty stage.
+    pub fn new(cfg: EngineConfig) -> Self {
+        TrackingStage {
+            cfg,
+            entries: FastMap::default(),
+            now: Millis::MIN,
+            counters: TrackingCounters::default(),
+        }
+    }
+
+    /// Processes one message.
+    pub fn handle(&mut self, msg: TrackingInput, out: &mut TrackingOutput) {
+        match msg {
+            TrackingInput::Scan(s) => self.scan(s, out),
+            TrackingInput::Subscribe(s) => self.subscribe(s, out),
+            TrackingInput::Unsubscribe(u) => self.unsubscribe(u),
+        }
+    }
+
+    /// Moves event time forward.
+    pub fn advance(&mut self, now: Millis) {
+        self.now = self.now.max(now);
+    }
+
+    /// Scans older than this can reach no open or future window.
+    fn retention_start(&self) -> Millis {
+        self.now
+            .saturating_sub(self.cfg.horizon)
+            .saturating_sub(self.cfg.lookback)
+    }
+
+    fn scan(&mut self, s: ScanIn, out: &mut TrackingOutput) {
+        if !s.scan_type.is_physical() {
+            self.counters.non_physical_scans += 1;
+            return;
+        }
+        if s.scanned_at < self.retention_start() {
+            out.late.push((s, LateReason::ScanBeyondRetention));
+            return;
+        }
+        let now = self.now;
+        let entry = self.entries.entry_ref(&*s.tracking).or_default();
+        let carrier = s.carrier.unwrap_or(UNKNOWN_CARRIER);
+        if !record_scan(entry, carrier, s.scan_type, s.scanned_at) {
+            return;
+        }
+        let mut late_for_closed = false;
+        for sub in entry.subs.iter_mut().filter(|sub| !sub.overloaded) {
+            if s.scanned_at < sub.from || s.scanned_at > sub.to {
+                continue;
+            }
+            let one = single_scan_facts(sub, carrier, s.scan_type, s.scanned_at);
+            let merged = sub.sent.merge(one);
+            if merged == sub.sent {
+                continue;
+            }
+            if now >= sub.to {
+                late_for_closed = true;
+                continue;
+            }
+            sub.sent = merged;
+            out.facts.push(FactsMsg {
+                package: sub.package.clone(),
+                seq: sub.seq,
+                facts: merged,
+            });
+        }
+        if late_for_closed {
+            out.late.push((s, LateReason::ScanForClosedWindow));
+        }
+    }
+
+    fn subscribe(&mut self, s: Subscribe, out: &mut TrackingOutput) {
+        let max = self.cfg.max_packages_per_tracking_id as usize;
+        let entry = self.entries.entry_ref(&*s.tracking).or_default();
+        entry.subs.retain(|sub| sub.package != s.package);
+        let overloaded = entry.subs.len() >= max;
+        if overloaded {
+            self.counters.overloaded_subscriptions += 1;
+        }
+        let mut sub = Sub {
+            package: s.package,
+            seq: s.seq,
+            from: s.from,
+            to: s.to,
+            accepted: s.accepted,
+            overloaded,
+            sent: ScanFacts::default(),
+        };
+        sub.sent = if overloaded {
+            ScanFacts {
+                overloaded: true,
+                ..ScanFacts::default()
+            }
+        } else {
+            facts_for(&entry.scans, &sub)
+        };
+        out.facts.push(FactsMsg {
+            package: sub.package.clone(),
+            seq: sub.seq,
+            facts: sub.sent,
+        });
+        entry.subs.push(sub);
+    }
+
+    fn unsubscribe(&mut self, u: Unsubscribe) {
+        if let Some(entry) = self.entries.get_mut(&*u.tracking) {
+            entry.subs.retain(|sub| sub.package != u.package);
+            if entry.subs.is_empty() && entry.scans.is_empty() {
+                self.entries.remove(&*u.tracking);
+            }
+        }
+    }
+
+    /// Drops scans no open or future window can reach, and tracking IDs left with nothing.
+    pub fn expire(&mut self) {
+        let start = self.retention_start();
+        self.entries.retain(|_, e| {
+            for r in e.scans.iter_mut() {
+                r.physical.retain(|t| *t >= start);
+                r.deliveries.retain(|t| *t >= start);
+            }
+            e.scans.retain(|r| !r.physical.is_empty());
+            !(e.scans.is_empty() && e.subs.is_empty())
+        });
+    }
+
+    /// Number of tracking IDs held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no tracking ID is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Approximate bytes of state held (keys, entries, scans, subscriptions).
+    pub fn state_bytes(&self) -> usize {
+        let table = self.entries.capacity() * (std::mem::size_of::<(Box<str>, Entry)>() + 1);
+        let heap: usize = self
+            .entries
+            .iter()
+            .map(|(k, e)| {
+                k.len()
+                    + spilled(&e.scans) * std::mem::size_of::<ReporterScans>()
+                    + spilled(&e.subs) * std::mem::size_of::<Sub>()
+                    + e.subs.iter().map(|s| s.package.order.len()).sum::<usize>()
+                    + e.scans
+                        .iter()
+                        .map(|r| {
+                            (spilled(&r.physical) + spilled(&r.deliveries))
+                                * std::mem::size_of::<Millis>()
+                        })
+                        .sum::<usize>()
+            })
+            .sum();
+        table + heap
+    }
+}
+
+/// Heap slots a small vector uses beyond its inline capacity.
+fn spilled<A: smallvec::Array>(v: &SmallVec<A>) -> usize {
+    if v.spilled() {
+        v.capacity()
+    } else {
+        0
+    }
+}
+
+/// Adds a physical scan; false when it was already known (a duplicate changes nothing).
+fn record_scan(entry: &mut Entry, carrier: u8, kind: ScanType, at: Millis) -> bool {
+    let pos = match entry.scans.iter().position(|r| r.carrier == carrier) {
+        Some(p) => p,
+        None => {
+            entry.scans.push(ReporterScans {
+                carrier,
+                ..ReporterScans::default()
+            });
+            entry.scans.len() - 1
+        }
+    };
+    let r = &mut entry.scans[pos];
+    let new_physical = insert_sorted(&mut r.physical, at);
+    let new_delivery = kind == ScanType::Delivered && insert_sorted(&mut r.deliveries, at);
+    new_physical || new_delivery
+}
+
+fn insert_sorted<A: smallvec::Array<Item = Millis>>(v: &mut SmallVec<A>, t: Millis) -> bool {
+    match v.binary_search(&t) {
+        Ok(_) => false,
+        Err(i) => {
+            v.insert(i, t);
+            true
+        }
+    }
+}
+
+fn accepts(sub: &Sub, carrier: u8) -> bool {
+    carrier != UNKNOWN_CARRIER && sub.accepted & (1 << carrier) != 0
+}
+
+fn as_carrier(carrier: u8) -> Option<CarrierId> {
+    (carrier != UNKNOWN_CARRIER).then_some(carrier)
+}
+
+/// The facts one scan adds for a subscription whose window contains it.
+fn single_scan_facts(sub: &Sub, carrier: u8, kind: ScanType, at: Millis) -> ScanFacts {
+    if accepts(sub, carrier) {
+        ScanFacts {
+            first_scan: Some(at),
+            first_delivery: (kind == ScanType::Delivered).then_some(at),
+            ..ScanFacts::default()
+        }
+    } else {
+        ScanFacts {
+            other_carrier: Some(as_carrier(carrier)),
+            ..ScanFacts::default()
+        }
+    }
+}
+
+/// The facts of all known scans for a subscription's window.
+fn facts_for(scans: &[ReporterScans], sub: &Sub) -> ScanFacts {
+    let in_window = |v: &[Millis]| first_in(v, sub.from, sub.to);
+    let mut facts = ScanFacts::default();
+    for r in scans {
+        let Some(first) = in_window(&r.physical) else {
+            continue;
+        };
+        let one = if accepts(sub, r.carrier) {
+            ScanFacts {
+                first_scan: Some(first),
+                first_delivery: in_window(&r.deliveries),
+                ..ScanFacts::default()
+            }
+        } else {
+            ScanFacts {
+                other_carrier: Some(as_carrier(r.carrier)),
+                ..ScanFacts::default()
+            }
+        };
+        facts = facts.merge(one);
+    }
+    facts
+}
+
+/// The earliest time of a sorted list within `[from, to]`.
+fn first_in(sorted: &[Millis], from: Millis, to: Millis) -> Option<Millis> {
+    let i = sorted.partition_point(|t| *t < from);
+    sorted.get(i).copied().filter(|t| *t <= to)
+}
