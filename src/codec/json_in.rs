@@ -262,3 +262,38 @@ impl<'a> RawScan<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(json: &str) -> Scalar<'_> {
+        serde_json::from_str(json).expect("any JSON value")
+    }
+
+    #[test]
+    fn borrows_strings_without_escapes() {
+        assert!(matches!(
+            scalar(r#""plain""#),
+            Scalar::Str(Cow::Borrowed("plain"))
+        ));
+        let escaped = scalar(r#""a\"b""#);
+        assert!(matches!(escaped, Scalar::Str(Cow::Owned(ref s)) if s == "a\"b"));
+    }
+
+    #[test]
+    fn reads_every_json_value() {
+        assert_eq!(scalar("-3"), Scalar::Int(-3));
+        assert_eq!(scalar("18446744073709551615"), Scalar::BigUInt(u64::MAX));
+        assert_eq!(scalar("1.0"), Scalar::Float(1.0));
+        assert_eq!(scalar("true"), Scalar::Bool(true));
+        assert_eq!(scalar(r#"[1,[2],{"a":3}]"#), Scalar::Array);
+        assert_eq!(scalar(r#"{"a":{"b":[null]}}"#), Scalar::Object);
+    }
+
+    #[test]
+    fn null_fields_are_absent() {
+        let raw: RawScan<'_> = parse(br#"{"location":null}"#).expect("parses");
+        assert_eq!(raw.location, None);
+    }
+}
