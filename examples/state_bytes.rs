@@ -69,5 +69,8 @@ fn main() {
         dedup,
         dedup as f64 / n.max(1) as f64
     );
-    println!("engine's own estimate: {:.0} bytes per package", s.bytes_per_package());
+    println!(
+        "engine's own estimate: {:.0} bytes per package",
+        s.bytes_per_package()
+    );
 }
