@@ -92,12 +92,47 @@ pub fn canada_post_check(serial: &str) -> u8 {
     mod10_check(digit_values(serial), 3, 1)
 }
 
-/// `unique` spread over `digits` decimal digits by a bijection of `0..10^digits`, zero-padded.
+/// A keyed permutation of `0..radix^digits` (a small Feistel network over the two halves of
+/// the digits, as in format-preserving encryption): distinct inputs give distinct outputs,
+/// and neighbouring inputs give unrelated-looking outputs. `radix^digits` must fit in a u64.
+pub fn permute(x: u64, radix: u64, digits: u32, key: u64) -> u64 {
+    let u = digits / 2;
+    let v = digits - u;
+    let (mod_u, mod_v) = (radix.pow(u), radix.pow(v));
+    let mut a = (x / mod_v) % mod_u;
+    let mut b = x % mod_v;
+    for round in 0..8u64 {
+        let m = if round % 2 == 0 { mod_u } else { mod_v };
+        let f = mix64(b ^ key ^ round.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % m;
+        let c = (a % m + f) % m;
+        a = b;
+        b = c;
+    }
+    a * mod_v + b
+}
+
+/// `unique` spread over `digits` decimal digits (at most 19) by a keyed permutation,
+/// zero-padded: distinct below `10^digits`, random-looking.
 pub fn spread_digits(unique: u64, salt: u64, digits: u32) -> String {
-    let modulus = 10u128.pow(digits.min(30));
-    // An odd multiplier not divisible by 5 is invertible modulo a power of 10.
-    let x = (u128::from(unique) * 7_777_777_777_777_777_777 + u128::from(salt)) % modulus;
+    let digits = digits.min(19);
+    let x = permute(
+        unique % 10u64.pow(digits),
+        10,
+        digits,
+        salt ^ u64::from(digits),
+    );
     format!("{x:0width$}", width = digits as usize)
+}
+
+/// `n` base-36 characters (digits and upper-case letters) of `x`.
+fn base36(mut x: u64, n: usize) -> String {
+    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut out = vec![b'0'; n];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(x % 36) as usize];
+        x /= 36;
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn push_check(mut id: String, check: u8) -> String {
@@ -135,22 +170,15 @@ impl IdMaker {
     pub fn usps_impb(&self, unique: u64, prefix: u8, mailer: u32, rng: &mut Rng) -> String {
         const SERVICES: [&str; 5] = ["001", "055", "612", "748", "361"];
         let service = rng.pick(&SERVICES).copied().unwrap_or("001");
+        let mid6 = 100_000 + mailer % 800_000;
         let serial = match prefix {
             92 => format!(
                 "92{service}9{:08}{}",
                 mailer % 100_000_000,
                 self.spread(unique, 7)
             ),
-            93 => format!(
-                "93{service}{:06}{}",
-                mailer % 900_000,
-                self.spread(unique, 10)
-            ),
-            _ => format!(
-                "94{service}{:06}{}",
-                mailer % 900_000,
-                self.spread(unique, 10)
-            ),
+            93 => format!("93{service}{mid6}{}", self.spread(unique, 10)),
+            _ => format!("94{service}{mid6}{}", self.spread(unique, 10)),
         };
         let check = usps_check(&serial);
         push_check(serial, check)
@@ -257,32 +285,14 @@ pub fn order_id(serial: u64, salt: u64, canada: bool) -> String {
 
 /// A seller ID in the marketplace's style (`A` + 13 upper-case letters and digits), unique per index.
 pub fn seller_id(index: u32, salt: u64) -> String {
-    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    const SPACE: u128 = 4_738_381_338_321_616_896; // 36^12
-    let mut x = (u128::from(index) * 1_000_003 + u128::from(salt)) % SPACE;
-    let mut out = String::with_capacity(14);
-    out.push('A');
-    out.push(char::from(
-        ALPHABET[(mix64(u64::from(index)) % 26 + 10) as usize],
-    ));
-    for _ in 0..12 {
-        out.push(char::from(ALPHABET[(x % 36) as usize]));
-        x /= 36;
-    }
-    out
+    let body = permute(u64::from(index), 36, 12, salt);
+    let lead = char::from(b'A' + (mix64(u64::from(index) ^ salt) % 26) as u8);
+    format!("A{lead}{}", base36(body, 12))
 }
 
 /// A 6-character UPS shipper number, unique per seller index.
 pub fn ups_shipper(index: u32, salt: u64) -> String {
-    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    const SPACE: u64 = 2_176_782_336; // 36^6
-    let mut x = (u64::from(index).wrapping_mul(1_000_003) + salt % SPACE) % SPACE;
-    let mut out = String::with_capacity(6);
-    for _ in 0..6 {
-        out.push(char::from(ALPHABET[(x % 36) as usize]));
-        x /= 36;
-    }
-    out
+    base36(permute(u64::from(index), 36, 6, salt ^ 0x5A1), 6)
 }
 
 #[cfg(test)]
@@ -463,6 +473,16 @@ mod tests {
             assert!(seen.insert(m.fedex12(u)));
             assert!(seen.insert(m.dhl_express(u)));
             assert!(seen.insert(m.usps_impb(u, 94, 77, &mut rng)));
+        }
+    }
+
+    #[test]
+    fn permute_is_a_bijection() {
+        for (radix, digits) in [(10, 1), (10, 2), (10, 3), (10, 4), (36, 2), (36, 3)] {
+            let n = (radix as u64).pow(digits);
+            let out: HashSet<u64> = (0..n).map(|x| permute(x, radix, digits, 99)).collect();
+            assert_eq!(out.len() as u64, n);
+            assert!(out.iter().all(|y| *y < n));
         }
     }
 

@@ -266,6 +266,16 @@ fn draw_value(rng: &mut Rng) -> Option<i64> {
     Some(x as i64)
 }
 
+/// Moves a delivery in the US night (02:00-14:00 UTC) to the afternoon (12 hours later).
+fn daytime(t: Millis) -> Millis {
+    let hour = t.rem_euclid(DAY_MS) / HOUR_MS;
+    if (2..14).contains(&hour) {
+        t + 12 * HOUR_MS
+    } else {
+        t
+    }
+}
+
 /// The promised delivery date: `days` after `a`, at the end of that (US) day.
 fn promise_after(a: Millis, days: i64) -> Millis {
     (a + days * DAY_MS).div_euclid(DAY_MS) * DAY_MS + DAY_MS + 4 * HOUR_MS
@@ -369,11 +379,12 @@ impl Plan<'_> {
     fn delivery_time(&mut self, accept: Millis, transit: i64, promised: Millis) -> Millis {
         let earliest = accept + 10 * HOUR_MS;
         if self.rng.chance(0.08) {
-            return (promised + self.rng.range(2 * HOUR_MS, 48 * HOUR_MS)).max(earliest);
+            let late = promised + self.rng.range(2 * HOUR_MS, 48 * HOUR_MS);
+            return daytime(late.max(earliest));
         }
         let target = accept + transit * DAY_MS + self.rng.range(-4 * HOUR_MS, 4 * HOUR_MS);
         let latest = promised - self.rng.range(HOUR_MS, 6 * HOUR_MS);
-        target.min(latest).max(earliest)
+        daytime(target.min(latest).max(earliest))
     }
 
     /// Physical scans from acceptance to delivery (or a return), with the usual accidents.
@@ -389,13 +400,11 @@ impl Plan<'_> {
             self.scan(mid, ScanType::Exception, false, hub);
             deliver += DAY_MS;
         }
-        let ofd = deliver
-            - self
-                .rng
-                .range(HOUR_MS, 6 * HOUR_MS)
-                .min((deliver - accept) / 3);
+        let lead = self.rng.range(HOUR_MS, 6 * HOUR_MS);
+        let ofd = deliver - lead.min((deliver - accept) / 3);
+        let gap = (ofd - accept) / (hops + 1);
         for k in 1..=hops {
-            let at = accept + (ofd - accept) * k / (hops + 1);
+            let at = accept + gap * k + self.rng.range(-gap * 2 / 5, gap * 2 / 5);
             let hub = self.hub();
             self.scan(at, ScanType::InTransit, handoff && k > 1, hub);
         }
@@ -515,7 +524,7 @@ impl Plan<'_> {
         let accept = b + self.rng.range(HOUR_MS, 20 * HOUR_MS);
         let transit = self.real().transit_days(&mut self.rng);
         let deliver = accept + transit * DAY_MS + self.rng.range(-4 * HOUR_MS, 4 * HOUR_MS);
-        let deliver = deliver.max(accept + 10 * HOUR_MS);
+        let deliver = daytime(deliver.max(accept + 10 * HOUR_MS));
         self.lifecycle(accept, deliver, true);
         let a = deliver + self.rng.range(2 * HOUR_MS, 36 * HOUR_MS);
         let (carrier, id) = self.entry(Entry::Real);
@@ -530,7 +539,7 @@ impl Plan<'_> {
         self.confirm(a, carrier, id);
         let accept = a + self.rng.range(HOUR_MS, 24 * HOUR_MS);
         let transit = self.real().transit_days(&mut self.rng);
-        let deliver = accept + transit * DAY_MS;
+        let deliver = daytime(accept + transit * DAY_MS);
         self.lifecycle(accept, deliver, false);
         self.promised = Some(a - self.rng.range(2 * HOUR_MS, 72 * HOUR_MS));
     }

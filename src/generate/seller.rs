@@ -64,7 +64,7 @@ impl Seller {
             spelling_style: rng.next_u64(),
             shipper: ShipperNumbers {
                 ups: ids::ups_shipper(index, salt),
-                usps_mailer: (100_000 + rng.below(799_999)) as u32,
+                usps_mailer: (10_000_000 + rng.below(89_999_999)) as u32,
                 canada_origin: (1_000_000 + rng.below(8_999_999)) as u32,
             },
             origin: rng.below(24) as u8,
