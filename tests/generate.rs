@@ -297,10 +297,10 @@ fn first_reason(
     }
     match c.ship_method {
         ShipMethod::Digital => return Some(Reason::Digital),
-        ShipMethod::Letter if carrier == Some("USPS") && c.package_value_cents < Some(1000) => {
-            if c.package_value_cents.is_some() {
-                return Some(Reason::SmallEnvelope);
-            }
+        ShipMethod::Letter
+            if carrier == Some("USPS") && c.package_value_cents.is_some_and(|v| v < 1000) =>
+        {
+            return Some(Reason::SmallEnvelope);
         }
         ShipMethod::Freight if carrier.is_none() => return Some(Reason::FreightNonIntegrated),
         _ => {}
@@ -422,12 +422,17 @@ fn clean_mix_gives_only_valid_packages() {
     assert!(confirmations(&evs).all(|c| c.action == Action::Confirm && c.package_id.is_empty()));
 }
 
-/// A large run, for measuring: `cargo test --release --test generate -- --ignored --nocapture`.
+/// A large run, for measuring: `cargo test --release --test generate -- --ignored --nocapture`
+/// (`VTRACK_GEN_PACKAGES` sets the size; the default makes about 2.1 million events).
 #[test]
 #[ignore]
 fn two_million_events_in_bounded_memory() {
+    let packages = std::env::var("VTRACK_GEN_PACKAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
     let o = GenerateOptions {
-        packages: 300_000,
+        packages,
         sellers: 2000,
         ..GenerateOptions::default()
     };
@@ -446,6 +451,6 @@ fn two_million_events_in_bounded_memory() {
         n as f64 / secs,
         g.peak_live_packages()
     );
-    assert!(n >= 2_000_000);
+    assert!(n >= packages * 6);
     assert!((g.peak_live_packages() as u64) < o.packages / 3);
 }

@@ -94,11 +94,17 @@ pub fn canada_post_check(serial: &str) -> u8 {
 
 /// A keyed permutation of `0..radix^digits` (a small Feistel network over the two halves of
 /// the digits, as in format-preserving encryption): distinct inputs give distinct outputs,
-/// and neighbouring inputs give unrelated-looking outputs. `radix^digits` must fit in a u64.
+/// and neighbouring inputs give unrelated-looking outputs, for `radix^digits` up to `u64::MAX`.
+/// Outside that (or for a radix below 2), `x` is returned as it is.
 pub fn permute(x: u64, radix: u64, digits: u32, key: u64) -> u64 {
     let u = digits / 2;
     let v = digits - u;
-    let (mod_u, mod_v) = (radix.pow(u), radix.pow(v));
+    let (Some(mod_u), Some(mod_v)) = (radix.checked_pow(u), radix.checked_pow(v)) else {
+        return x;
+    };
+    if radix < 2 || mod_u.checked_mul(mod_v).is_none() {
+        return x;
+    }
     let mut a = (x / mod_v) % mod_u;
     let mut b = x % mod_v;
     for round in 0..8u64 {
@@ -260,16 +266,17 @@ pub const PLACEHOLDERS: [&str; 5] = ["123456789", "1234567890", "12345", "111111
 
 /// A UUID-shaped event ID, unique for each distinct `key` (the mix is a bijection).
 pub fn event_id(key: u64, salt: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hi = mix64(key ^ salt);
-    let lo = mix64(hi ^ 0x0E7E_17);
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xFFFF,
-        hi & 0xFFFF,
-        lo >> 48,
-        lo & 0xFFFF_FFFF_FFFF
-    )
+    let lo = mix64(hi ^ 0x000E_7E17);
+    let mut out = [b'-'; 36];
+    let nibbles = (0..16).map(|i| (hi >> (60 - 4 * i)) & 0xF);
+    let nibbles = nibbles.chain((0..16).map(|i| (lo >> (60 - 4 * i)) & 0xF));
+    let slots = (0..36).filter(|i| ![8, 13, 18, 23].contains(i));
+    for (slot, n) in slots.zip(nibbles) {
+        out[slot] = HEX[n as usize];
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An Amazon-style order ID (`113-1234567-1234567`), unique for each order serial.
@@ -478,12 +485,14 @@ mod tests {
 
     #[test]
     fn permute_is_a_bijection() {
-        for (radix, digits) in [(10, 1), (10, 2), (10, 3), (10, 4), (36, 2), (36, 3)] {
-            let n = (radix as u64).pow(digits);
+        for (radix, digits) in [(10u64, 1), (10, 2), (10, 3), (10, 4), (36, 2), (36, 3)] {
+            let n = radix.pow(digits);
             let out: HashSet<u64> = (0..n).map(|x| permute(x, radix, digits, 99)).collect();
             assert_eq!(out.len() as u64, n);
             assert!(out.iter().all(|y| *y < n));
         }
+        assert_eq!(permute(5, 1, 3, 0), 5);
+        assert_eq!(permute(5, 10, 30, 0), 5);
     }
 
     #[test]
@@ -494,6 +503,17 @@ mod tests {
         for k in 0..20_000u64 {
             let e = event_id(k, 11);
             assert_eq!(e.len(), 36);
+            let hi = mix64(k ^ 11);
+            let lo = mix64(hi ^ 0x000E_7E17);
+            let expect = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                hi >> 32,
+                (hi >> 16) & 0xFFFF,
+                hi & 0xFFFF,
+                lo >> 48,
+                lo & 0xFFFF_FFFF_FFFF
+            );
+            assert_eq!(e, expect);
             assert!(ev.insert(e));
             let o = order_id(k, 12, k % 3 == 0);
             assert_eq!(o.len(), 19);
