@@ -38,12 +38,9 @@ pub fn ups_check(serial: &str) -> u8 {
 
 /// USPS IMpb check digit: weights 3 and 1 alternating from the rightmost digit of the serial.
 pub fn usps_check(serial: &str) -> u8 {
-    let reversed: Vec<u32> = digit_values(serial)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    mod10_check(reversed.into_iter(), 3, 1)
+    let mut values: Vec<u32> = digit_values(serial).collect();
+    values.reverse();
+    mod10_check(values.into_iter(), 3, 1)
 }
 
 /// UPU S10 check digit over the 8 serial digits: weights 8,6,4,2,3,5,9,7, mod 11 (10→0, 11→5).
@@ -165,18 +162,22 @@ impl IdMaker {
     }
 
     /// UPS `1Z` + 6-character shipper + 2-digit service + 7-digit package + check digit.
-    pub fn ups(&self, unique: u64, shipper: &str, rng: &mut Rng) -> String {
-        const SERVICES: [&str; 6] = ["01", "02", "03", "12", "13", "42"];
-        let service = rng.pick(&SERVICES).copied().unwrap_or("03");
+    /// The 7-digit package number repeats only every 10 million packages, under another
+    /// service code (so every 60 million for one shipper).
+    pub fn ups(&self, unique: u64, shipper: &str) -> String {
+        const SERVICES: [&str; 6] = ["03", "01", "02", "12", "13", "42"];
+        let service = SERVICES[((unique / 10_000_000) % 6) as usize];
         let serial = format!("{shipper}{service}{}", self.spread(unique, 7));
         push_check(format!("1Z{serial}"), ups_check(&serial))
     }
 
     /// USPS IMpb, 22 digits: `92`/`93`/`94` + service + mailer ID + serial + check digit.
+    /// (`92` has a 7-digit serial: past 10 million packages the mailer ID moves on.)
     pub fn usps_impb(&self, unique: u64, prefix: u8, mailer: u32, rng: &mut Rng) -> String {
         const SERVICES: [&str; 5] = ["001", "055", "612", "748", "361"];
         let service = rng.pick(&SERVICES).copied().unwrap_or("001");
         let mid6 = 100_000 + mailer % 800_000;
+        let mailer = u64::from(mailer) + unique / 10_000_000;
         let serial = match prefix {
             92 => format!(
                 "92{service}9{:08}{}",
@@ -241,7 +242,7 @@ impl IdMaker {
 
     /// LaserShip `1LS7…` (15 characters) or `LX…` (10 characters); no check digit.
     pub fn lasership(&self, unique: u64, rng: &mut Rng) -> String {
-        if rng.chance(0.7) {
+        if unique >= 10_000_000 || rng.chance(0.7) {
             format!("1LS7{}{}", 1 + rng.below(2), self.spread(unique, 10))
         } else {
             format!("LX{}{}", 1 + rng.below(3), self.spread(unique, 7))
@@ -250,7 +251,8 @@ impl IdMaker {
 
     /// Canada Post 16 digits: 7-digit origin + 8-digit serial + mod-10 check digit.
     pub fn canada_post(&self, unique: u64, origin: u32) -> String {
-        let serial = format!("{:07}{}", origin % 10_000_000, self.spread(unique, 8));
+        let origin = (u64::from(origin) + unique / 100_000_000) % 10_000_000;
+        let serial = format!("{origin:07}{}", self.spread(unique, 8));
         let check = canada_post_check(&serial);
         push_check(serial, check)
     }
@@ -406,11 +408,10 @@ mod tests {
     #[test]
     fn ups_ids_have_valid_check_digits() {
         let m = IdMaker::new(1);
-        let mut rng = Rng::new(1);
         assert!(ups_ok("1Z999AA10123456784"));
         assert!(!ups_ok("1Z999AA10123456785"));
         for u in 0..2000 {
-            let id = m.ups(u, &ups_shipper(u as u32 % 50, 9), &mut rng);
+            let id = m.ups(u * 9_999_991, &ups_shipper(u as u32 % 50, 9));
             assert!(ups_ok(&id), "{id}");
             assert!(id
                 .bytes()
@@ -480,6 +481,14 @@ mod tests {
             assert!(seen.insert(m.fedex12(u)));
             assert!(seen.insert(m.dhl_express(u)));
             assert!(seen.insert(m.usps_impb(u, 94, 77, &mut rng)));
+            // Past the 7-digit range, the service code (UPS) or mailer ID (USPS 92) moves on.
+            let far = u + 10_000_000;
+            assert_ne!(m.ups(u, "ABC123"), m.ups(far, "ABC123"));
+            let (a, b) = (
+                m.usps_impb(u, 92, 5, &mut rng),
+                m.usps_impb(far, 92, 5, &mut rng),
+            );
+            assert_ne!(a[5..], b[5..]);
         }
     }
 
