@@ -6,8 +6,10 @@
 #![warn(missing_docs)]
 
 pub mod carriers;
+pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod event;
 pub mod generate;

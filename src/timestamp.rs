@@ -70,6 +70,6 @@ mod tests {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(1500), "1970-01-01T00:00:01.500Z");
         assert_eq!(format_day(0), "1970-01-01");
-        assert_eq!(format_day(20_412), "2025-11-21");
+        assert_eq!(format_day(20_412), "2025-11-20");
     }
 }

@@ -88,8 +88,10 @@ pub struct StateStats {
     pub tracking_bytes: usize,
     /// Approximate bytes held by the seller stage.
     pub seller_bytes: usize,
-    /// Approximate bytes held by the interner and the duplicate filter.
+    /// Approximate bytes held by the interner.
     pub other_bytes: usize,
+    /// Approximate bytes held by the duplicate filter (per event id, not per package).
+    pub dedup_bytes: usize,
 }
 
 impl StateStats {
@@ -144,7 +146,6 @@ pub struct Engine {
     outputs: Outputs,
     counters: EngineCounters,
     now: Millis,
-    pending_late: Vec<(ScanIn, LateReason)>,
 }
 
 impl Engine {
@@ -163,7 +164,6 @@ impl Engine {
             outputs: Outputs::default(),
             counters: EngineCounters::default(),
             now: Millis::MIN,
-            pending_late: Vec::new(),
         }
     }
 
@@ -271,12 +271,13 @@ impl Engine {
             .extend(out.late_confirmations);
     }
 
+    /// Hands the tracking stage's answers to the order stage. Only scans can be late, and
+    /// `process_scan` reports those itself.
     fn absorb_tracking(&mut self, out: TrackingOutput) {
         let mut order_out = OrderOutput::default();
         for f in out.facts {
             self.order.facts(f, &self.syms, &mut order_out);
         }
-        self.pending_late.extend(out.late);
         self.absorb(order_out);
     }
 
@@ -287,7 +288,6 @@ impl Engine {
             self.tracking.handle(msg, &mut out);
             self.absorb_tracking(out);
         }
-        self.pending_late.clear();
     }
 
     /// Records written since the last call (streaming mode).
@@ -336,7 +336,8 @@ impl Engine {
             order_bytes: self.order.state_bytes(),
             tracking_bytes: self.tracking.state_bytes(),
             seller_bytes: self.seller.state_bytes(),
-            other_bytes: self.syms.heap_bytes() + self.dedup.bytes(),
+            other_bytes: self.syms.heap_bytes(),
+            dedup_bytes: self.dedup.bytes(),
         }
     }
 }

@@ -201,7 +201,7 @@ impl OrderStage {
             seller,
             order: &c.order_id,
         };
-        let order = self.orders.entry_ref(&key).or_insert_with(Order::default);
+        let order = self.orders.entry_ref(&key).or_default();
         if order.cancelled_at.is_some() {
             return ConfirmOutcome::NoChange;
         }
@@ -248,7 +248,7 @@ impl OrderStage {
         let order = match self.orders.get_mut(&key) {
             Some(o) => o,
             None if arrives_closed => return ConfirmOutcome::Late,
-            None => self.orders.entry_ref(&key).or_insert_with(Order::default),
+            None => self.orders.entry_ref(&key).or_default(),
         };
         match order.packages.iter().position(|p| p.package == package) {
             Some(i) => {

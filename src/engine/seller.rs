@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 /// Counts per status, indexed by `Status as usize`.
 type Counts = [i64; 4];
 
+/// `(marketplace, seller, category or None for *, window days)`.
+type WindowKey = (Sym, Sym, Option<Sym>, u32);
+
 /// Category symbol meaning "all categories" (`*`).
 const ALL_CATEGORIES: &str = "*";
 
@@ -33,7 +36,7 @@ pub struct SellerStage {
     /// Keys touched since the last `take_updates`.
     dirty: rustc_hash::FxHashSet<(Sym, Sym)>,
     /// Last written counts per `(marketplace, seller, category or None for *, window)`.
-    written: FastMap<(Sym, Sym, Option<Sym>, u32), (i32, Counts)>,
+    written: FastMap<WindowKey, (i32, Counts)>,
     last_end_day: Option<i32>,
 }
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: format check, lints, a real Kafka broker, every test.
+# Usage: scripts/test.sh            (from anywhere in the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "Kafka broker (scripts/kafka.sh start)"
+export KAFKA_PORT="${KAFKA_PORT:-9092}"
+started_here=0
+if ! scripts/kafka.sh status >/dev/null 2>&1; then
+  scripts/kafka.sh start
+  started_here=1
+fi
+cleanup() { if [ "$started_here" = 1 ]; then scripts/kafka.sh stop || true; fi; }
+trap cleanup EXIT
+export VTRACK_TEST_BOOTSTRAP="127.0.0.1:${KAFKA_PORT}"
+
+step "cargo test (all targets, release build of the binary for the end-to-end tests)"
+cargo test --locked --all-targets
+cargo test --locked --doc

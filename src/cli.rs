@@ -1,0 +1,197 @@
+//! The command line: `vtrack run | replay | generate | demo`.
+
+use crate::config::Config;
+use crate::event::Millis;
+use crate::generate::GenerateOptions;
+use crate::replay::{replay, ReplayOptions};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// vtrack: which sellers ship with valid tracking, continuously.
+#[derive(Debug, Parser)]
+#[command(name = "vtrack", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The Kafka consumer-group processor.
+    Run {
+        /// Configuration file (default: built-in defaults).
+        #[arg(long, env = "VTRACK_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// The engine on NDJSON files, no Kafka.
+    Replay(ReplayArgs),
+    /// Synthetic confirmations and scans as NDJSON files.
+    Generate(GenerateArgs),
+    /// Generate a marketplace in memory, run the engine, show the outcome.
+    Demo(DemoArgs),
+}
+
+/// `vtrack replay` flags.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// NDJSON shipment confirmations.
+    #[arg(long)]
+    pub confirmations: PathBuf,
+    /// NDJSON carrier scans.
+    #[arg(long)]
+    pub scans: PathBuf,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Event time at the end (RFC 3339 or epoch millis); default the greatest event time in the input.
+    #[arg(long, value_parser = parse_time)]
+    pub as_of: Option<Millis>,
+    /// Configuration file.
+    #[arg(long, env = "VTRACK_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Workload shape shared by `generate` and `demo`.
+#[derive(Debug, Args, Clone)]
+pub struct WorkloadArgs {
+    /// Packages to generate.
+    #[arg(long)]
+    pub packages: Option<u64>,
+    /// Sellers.
+    #[arg(long)]
+    pub sellers: Option<u32>,
+    /// Random seed: the same seed gives the same events.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// First confirmation time (RFC 3339 or epoch millis).
+    #[arg(long, value_parser = parse_time)]
+    pub start: Option<Millis>,
+    /// Days over which confirmations are spread.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Fraction of events sent twice.
+    #[arg(long)]
+    pub duplicate_rate: Option<f64>,
+}
+
+/// `vtrack generate` flags.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output NDJSON file of shipment confirmations.
+    #[arg(long)]
+    pub confirmations: PathBuf,
+    /// Output NDJSON file of carrier scans.
+    #[arg(long)]
+    pub scans: PathBuf,
+    /// Workload shape.
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+}
+
+/// `vtrack demo` flags.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Workload shape (default 200,000 packages, 400 sellers).
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// Sellers to list.
+    #[arg(long, default_value_t = 15)]
+    pub worst: usize,
+    /// Configuration file.
+    #[arg(long, env = "VTRACK_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Parses RFC 3339 (with offset) or epoch milliseconds.
+pub fn parse_time(s: &str) -> Result<Millis, String> {
+    if let Ok(ms) = s.parse::<Millis>() {
+        return Ok(ms);
+    }
+    crate::timestamp::parse_rfc3339(s)
+        .ok_or_else(|| format!("`{s}` is neither RFC 3339 with an offset nor epoch milliseconds"))
+}
+
+impl WorkloadArgs {
+    /// The generator options these flags ask for, over `defaults`.
+    pub fn options(&self, defaults: GenerateOptions) -> GenerateOptions {
+        let mut o = defaults;
+        o.seed = self.seed;
+        if let Some(v) = self.packages {
+            o.packages = v;
+        }
+        if let Some(v) = self.sellers {
+            o.sellers = v;
+        }
+        if let Some(v) = self.start {
+            o.start = v;
+        }
+        if let Some(v) = self.days {
+            o.days = v;
+        }
+        if let Some(v) = self.duplicate_rate {
+            o.duplicate_rate = v;
+        }
+        o
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run { .. } => {
+            bail!("`vtrack run` (the Kafka processor) is not available in this build yet")
+        }
+        Command::Replay(a) => run_replay(a),
+        Command::Generate(a) => run_generate(a),
+        Command::Demo(a) => run_demo(a),
+    }
+}
+
+fn run_replay(a: ReplayArgs) -> Result<()> {
+    let config = Config::load(a.config.as_deref())?;
+    let carriers = Arc::new(config.carrier_registry()?);
+    let opts = ReplayOptions {
+        confirmations: a.confirmations,
+        scans: a.scans,
+        out: a.out,
+        as_of: a.as_of,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let summary = replay(&opts, &config.engine, carriers)?;
+    println!("{}", summary.render());
+    println!("wrote {}", opts.out.display());
+    Ok(())
+}
+
+fn run_generate(a: GenerateArgs) -> Result<()> {
+    let opts = a.workload.options(GenerateOptions::default());
+    let create = |p: &PathBuf| {
+        std::fs::File::create(p)
+            .map(|f| std::io::BufWriter::with_capacity(1 << 20, f))
+            .with_context(|| format!("cannot create {}", p.display()))
+    };
+    let mut confirmations = create(&a.confirmations)?;
+    let mut scans = create(&a.scans)?;
+    crate::generate::write_ndjson(&opts, &mut confirmations, &mut scans)
+        .context("writing the generated events")?;
+    Ok(())
+}
+
+fn run_demo(a: DemoArgs) -> Result<()> {
+    let config = Config::load(a.config.as_deref())?;
+    let carriers = Arc::new(config.carrier_registry()?);
+    let defaults = GenerateOptions {
+        packages: 200_000,
+        sellers: 400,
+        ..GenerateOptions::default()
+    };
+    let gen = a.workload.options(defaults);
+    let report = crate::demo::run_demo(&gen, &config.engine, carriers);
+    print!("{}", report.render(a.worst));
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! The contract's rules for the fields of an input event, shared by JSON and protobuf:
+//! which are required, which may be empty, and the defaults of the others.
+//!
+//! Each decoder fills a `*Fields` value with what the message holds (`None` = absent) and
+//! lets it build the domain event.
+
+use super::error::{quote, DecodeError};
+use crate::event::{Action, Confirmation, Millis, Scan, ScanType, ShipMethod};
+use crate::tracking_id::{normalize, TrackingId};
+use std::borrow::Cow;
+
+/// Marketplace of a confirmation that names none.
+pub const DEFAULT_MARKETPLACE: &str = "US";
+/// Category of a confirmation that names none.
+pub const DEFAULT_CATEGORY: &str = "UNCATEGORIZED";
+
+/// A string field as read from the wire, borrowed from the message when possible.
+pub(crate) type Text<'a> = Option<Cow<'a, str>>;
+
+/// The fields of a shipment confirmation as present in a message.
+#[derive(Debug, Default)]
+pub(crate) struct ConfirmationFields<'a> {
+    pub event_id: Text<'a>,
+    pub action: Option<Action>,
+    pub seller_id: Text<'a>,
+    pub order_id: Text<'a>,
+    pub package_id: Text<'a>,
+    pub marketplace: Text<'a>,
+    pub category: Text<'a>,
+    pub carrier: Text<'a>,
+    pub tracking_id: Text<'a>,
+    pub ship_method: Option<ShipMethod>,
+    pub package_value_cents: Option<i64>,
+    pub confirmed_at: Option<Millis>,
+    pub promised_delivery_at: Option<Millis>,
+}
+
+/// The fields of a carrier scan as present in a message.
+#[derive(Debug, Default)]
+pub(crate) struct ScanFields<'a> {
+    pub event_id: Text<'a>,
+    pub carrier: Text<'a>,
+    pub tracking_id: Text<'a>,
+    pub scan_type: Option<ScanType>,
+    pub scanned_at: Option<Millis>,
+    pub location: Text<'a>,
+}
+
+impl ConfirmationFields<'_> {
+    /// Applies the contract: required fields, CONFIRM-only fields, defaults.
+    pub fn into_confirmation(self) -> Result<Confirmation, DecodeError> {
+        let action = self.action.unwrap_or_default();
+        Ok(Confirmation {
+            event_id: non_empty("event_id", self.event_id)?,
+            action,
+            seller_id: non_empty("seller_id", self.seller_id)?,
+            order_id: non_empty("order_id", self.order_id)?,
+            package_id: or_default(self.package_id, ""),
+            marketplace: or_default(self.marketplace, DEFAULT_MARKETPLACE),
+            category: or_default(self.category, DEFAULT_CATEGORY),
+            carrier: required_to_confirm("carrier", action, self.carrier)?,
+            tracking_id: required_to_confirm("tracking_id", action, self.tracking_id)?,
+            ship_method: self.ship_method.unwrap_or_default(),
+            package_value_cents: self.package_value_cents,
+            confirmed_at: required("confirmed_at", self.confirmed_at)?,
+            promised_delivery_at: self.promised_delivery_at,
+        })
+    }
+}
+
+impl ScanFields<'_> {
+    /// Applies the contract: every field but `location` is required, and the tracking ID
+    /// must be neither blank nor malformed.
+    pub fn into_scan(self) -> Result<Scan, DecodeError> {
+        Ok(Scan {
+            event_id: non_empty("event_id", self.event_id)?,
+            carrier: non_empty("carrier", self.carrier)?,
+            tracking_id: scan_tracking_id(self.tracking_id)?,
+            scan_type: required("scan_type", self.scan_type)?,
+            scanned_at: required("scanned_at", self.scanned_at)?,
+            location: self.location.map(Cow::into_owned),
+        })
+    }
+}
+
+/// A required value.
+fn required<T>(field: &'static str, value: Option<T>) -> Result<T, DecodeError> {
+    value.ok_or(DecodeError::missing(field))
+}
+
+/// A required string that may not be empty (an identifier).
+fn non_empty(field: &'static str, value: Text<'_>) -> Result<String, DecodeError> {
+    let value = required(field, value)?;
+    if value.is_empty() {
+        return Err(DecodeError::field_error(field, "must not be empty"));
+    }
+    Ok(value.into_owned())
+}
+
+/// An optional string with its default.
+fn or_default(value: Text<'_>, default: &str) -> String {
+    value.map_or_else(|| default.to_owned(), Cow::into_owned)
+}
+
+/// A string required by CONFIRM (may be empty) and optional for CANCEL (default empty).
+fn required_to_confirm(
+    field: &'static str,
+    action: Action,
+    value: Text<'_>,
+) -> Result<String, DecodeError> {
+    match (value, action) {
+        (Some(v), _) => Ok(v.into_owned()),
+        (None, Action::Cancel) => Ok(String::new()),
+        (None, Action::Confirm) => Err(DecodeError::Missing {
+            field,
+            condition: " (action is CONFIRM)",
+        }),
+    }
+}
+
+/// A scan's tracking ID, kept as reported, which must normalise.
+fn scan_tracking_id(value: Text<'_>) -> Result<String, DecodeError> {
+    const FIELD: &str = "tracking_id";
+    let value = required(FIELD, value)?;
+    match normalize(&value) {
+        TrackingId::Normalized(_) => Ok(value.into_owned()),
+        TrackingId::Blank => Err(DecodeError::field_error(FIELD, "blank")),
+        TrackingId::Malformed { .. } => Err(DecodeError::field_error(
+            FIELD,
+            format!(
+                "{} is malformed: only ASCII letters and digits are allowed",
+                quote(&value)
+            ),
+        )),
+    }
+}
