@@ -5,7 +5,7 @@
 //! Event ids are derived from the content, so building the same event twice gives a duplicate.
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use vtrack::carriers::CarrierRegistry;
 use vtrack::config::EngineConfig;
 use vtrack::engine::Engine;
@@ -125,9 +125,12 @@ impl ToEvent for Event {
     }
 }
 
-/// The default US carrier registry.
+/// The default US carrier registry (built once: compiling its formats takes a while in debug).
 pub fn carriers() -> Arc<CarrierRegistry> {
-    Arc::new(CarrierRegistry::default_us())
+    static REGISTRY: OnceLock<Arc<CarrierRegistry>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| Arc::new(CarrierRegistry::default_us()))
+        .clone()
 }
 
 /// An engine with the default configuration and carriers.
