@@ -118,6 +118,16 @@ struct Package {
     /// The last verdict decided.
     verdict: Option<Verdict>,
     late_confirmation_sent: bool,
+    /// The order's cancellation arrived after this package's verdict was final, so it does
+    /// not apply to this confirmation (a new confirmation reopens the package and clears it).
+    final_before_cancel: bool,
+}
+
+impl Package {
+    /// Rule 1 applies to this package.
+    fn cancelled(&self, order_cancelled: bool) -> bool {
+        order_cancelled && !self.final_before_cancel
+    }
 }
 
 /// One order: its cancellation and its packages.
@@ -205,20 +215,20 @@ impl OrderStage {
         if order.cancelled_at.is_some() {
             return ConfirmOutcome::NoChange;
         }
-        let all_final = !order.packages.is_empty()
-            && order
-                .packages
-                .iter()
-                .all(|p| p.verdict.is_some_and(|v| v.is_final));
-        if all_final {
-            return ConfirmOutcome::Late;
-        }
+        // The cancellation is kept whatever its timing: it applies to open packages and to
+        // every package confirmed (or reopened) later, never to verdicts already final.
         order.cancelled_at = Some(c.confirmed_at);
+        let is_final = |p: &Package| p.verdict.is_some_and(|v| v.is_final);
+        let all_final = !order.packages.is_empty() && order.packages.iter().all(is_final);
         let order_key = OrderKey {
             seller,
             order: c.order_id.as_str().into(),
         };
         for p in order.packages.iter_mut() {
+            if is_final(p) {
+                p.final_before_cancel = true;
+                continue;
+            }
             let old = wanted(&self.cfg, &self.carriers, false, &p.current);
             let pref = PackageRef {
                 seller,
@@ -228,7 +238,11 @@ impl OrderStage {
             resubscribe(p, pref, old, None, out);
         }
         self.reevaluate_order(&order_key, syms, out);
-        ConfirmOutcome::Applied
+        if all_final {
+            ConfirmOutcome::Late
+        } else {
+            ConfirmOutcome::Applied
+        }
     }
 
     fn confirm(
@@ -275,13 +289,15 @@ impl OrderStage {
         let old_wanted;
         let idx = match order.packages.iter().position(|p| p.package == package) {
             Some(i) => {
+                let p = &mut order.packages[i];
                 old_wanted = wanted(
                     &self.cfg,
                     &self.carriers,
-                    cancelled,
-                    &order.packages[i].current,
+                    p.cancelled(cancelled),
+                    &p.current,
                 );
-                order.packages[i].current = current;
+                p.current = current;
+                p.final_before_cancel = false;
                 i
             }
             None => {
@@ -297,6 +313,7 @@ impl OrderStage {
                     slot: None,
                     verdict: None,
                     late_confirmation_sent: false,
+                    final_before_cancel: false,
                 });
                 order.packages.len() - 1
             }
@@ -381,7 +398,7 @@ impl OrderStage {
         let cancelled = order.cancelled_at.is_some();
         let mut next_timer: Option<Millis> = None;
         for p in order.packages.iter_mut() {
-            let v = verdict_of(&self.cfg, cancelled, p, self.now);
+            let v = verdict_of(&self.cfg, p.cancelled(cancelled), p, self.now);
             let ctx = EmitCtx {
                 cfg: &self.cfg,
                 carriers: &self.carriers,
@@ -641,7 +658,12 @@ fn fingerprint(p: &Package, v: &Verdict) -> u64 {
         c.category,
     )
         .hash(&mut h);
-    (p.facts, v).hash(&mut h);
+    let f = &p.facts;
+    (f.first_scan, f.first_delivery, f.overloaded, v).hash(&mut h);
+    // The other carrier shows only in the explanation of a first-reason CARRIER_MISMATCH.
+    if v.reasons.iter().next() == Some(crate::records::Reason::CarrierMismatch) {
+        f.other_carrier.hash(&mut h);
+    }
     h.finish() | 1
 }
 
