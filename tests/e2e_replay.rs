@@ -1,0 +1,500 @@
+//! End to end: the real `vtrack` binary, as a user runs it (`generate`, then `replay`),
+//! checked against an independent reference model of the contract (`tests/reference`).
+
+mod reference;
+
+use reference::{self as model, Expected, Input};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use vtrack::carriers::CarrierRegistry;
+
+const ALL_STATUSES: [&str; 4] = ["PENDING", "VALID", "INVALID", "EXCLUDED"];
+
+fn vtrack() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vtrack"))
+}
+
+/// Runs a command and asserts it exits with success, showing its output otherwise.
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `vtrack replay` into `out`, with `--as-of` when given.
+fn replay(conf: &Path, scans: &Path, out: &Path, as_of: Option<&str>) -> String {
+    let mut cmd = vtrack();
+    cmd.arg("replay")
+        .arg("--confirmations")
+        .arg(conf)
+        .arg("--scans")
+        .arg(scans)
+        .arg("--out")
+        .arg(out);
+    if let Some(t) = as_of {
+        cmd.arg("--as-of").arg(t);
+    }
+    let output = run_ok(&mut cmd);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// What a replay produced, as seen by the checks.
+#[derive(Default)]
+struct Seen {
+    statuses: BTreeMap<String, usize>,
+    reasons: BTreeMap<String, usize>,
+    warnings: BTreeMap<String, usize>,
+    verdicts: usize,
+    seller_rows: usize,
+    late: usize,
+    dead: usize,
+}
+
+/// Compares one replay's output directory with the reference; returns the problems found.
+fn check_run(
+    label: &str,
+    input: &Input,
+    expected: &Expected,
+    out: &Path,
+    stdout: &str,
+    seen: &mut Seen,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+
+    // verdicts.ndjson: every field but revision and explanation, which are checked apart.
+    let lines = model::read_output(&out.join("verdicts.ndjson"));
+    for v in &lines {
+        let key = format!(
+            "{}/{}/{}",
+            v["seller_id"].as_str().unwrap_or("?"),
+            v["order_id"].as_str().unwrap_or("?"),
+            v["package_id"].as_str().unwrap_or("?")
+        );
+        if !v
+            .get("revision")
+            .and_then(Value::as_u64)
+            .is_some_and(|r| r >= 1)
+        {
+            problems.push(format!(
+                "{label}: {key}: revision {:?} is not >= 1",
+                v.get("revision")
+            ));
+        }
+        if !is_sentence(v.get("explanation")) {
+            problems.push(format!(
+                "{label}: {key}: explanation {:?} is not a sentence",
+                v.get("explanation")
+            ));
+        }
+        let status = v["status"].as_str().unwrap_or("?").to_string();
+        *seen.statuses.entry(status).or_default() += 1;
+        for r in v["reasons"].as_array().into_iter().flatten() {
+            *seen.reasons.entry(r.to_string()).or_default() += 1;
+        }
+        for w in v["warnings"].as_array().into_iter().flatten() {
+            *seen.warnings.entry(w.to_string()).or_default() += 1;
+        }
+    }
+    seen.verdicts += lines.len();
+    let actual = model::index(
+        "verdicts",
+        lines,
+        &["seller_id", "order_id", "package_id"],
+        model::VERDICT_TS,
+    );
+    let diffs = model::compare(
+        &expected.verdicts,
+        &actual,
+        &["revision", "explanation"],
+        model::VERDICT_TS,
+        &[],
+    );
+    if !diffs.is_empty() {
+        let mut s = model::render_diffs(&format!("{label}: verdicts.ndjson"), &diffs, 8);
+        s += &input_of_first_keys(input, &diffs, 4);
+        problems.push(s);
+    }
+
+    // seller_vtr.ndjson, complete.
+    let lines = model::read_output(&out.join("seller_vtr.ndjson"));
+    seen.seller_rows += lines.len();
+    let actual = model::index(
+        "seller_vtr",
+        lines,
+        &["marketplace", "seller_id", "category", "window_days"],
+        model::SELLER_TS,
+    );
+    let diffs = model::compare(
+        &expected.sellers,
+        &actual,
+        &[],
+        model::SELLER_TS,
+        &["vtr", "threshold"],
+    );
+    if !diffs.is_empty() {
+        problems.push(model::render_diffs(
+            &format!("{label}: seller_vtr.ndjson"),
+            &diffs,
+            8,
+        ));
+    }
+
+    // late_confirmations.ndjson, complete.
+    let lines = model::read_output(&out.join("late_confirmations.ndjson"));
+    seen.late += lines.len();
+    let actual = model::index(
+        "late_confirmations",
+        lines,
+        &["seller_id", "order_id", "package_id"],
+        model::LATE_TS,
+    );
+    let diffs = model::compare(&expected.late, &actual, &[], model::LATE_TS, &[]);
+    if !diffs.is_empty() {
+        let mut s = model::render_diffs(&format!("{label}: late_confirmations.ndjson"), &diffs, 8);
+        s += &input_of_first_keys(input, &diffs, 4);
+        problems.push(s);
+    }
+
+    // dead_letters.ndjson: the same lines (file, line number), each with an error.
+    let lines = model::read_output(&out.join("dead_letters.ndjson"));
+    seen.dead += lines.len();
+    let actual: BTreeSet<(String, u64)> = lines
+        .iter()
+        .map(|d| {
+            if d.get("error")
+                .and_then(Value::as_str)
+                .is_none_or(|e| e.trim().is_empty())
+            {
+                problems.push(format!("{label}: dead letter without an error: {d:?}"));
+            }
+            (
+                d.get("file")
+                    .and_then(Value::as_str)
+                    .unwrap_or("<no file>")
+                    .to_string(),
+                d.get("line").and_then(Value::as_u64).unwrap_or(0),
+            )
+        })
+        .collect();
+    let wanted: BTreeSet<(String, u64)> = expected
+        .bad
+        .iter()
+        .map(|b| (b.file.clone(), b.line))
+        .collect();
+    if lines.len() != expected.bad.len() || actual != wanted {
+        let missing: Vec<_> = wanted.difference(&actual).take(10).collect();
+        let extra: Vec<_> = actual.difference(&wanted).take(10).collect();
+        let why: Vec<&model::Bad> = expected
+            .bad
+            .iter()
+            .filter(|b| missing.contains(&&(b.file.clone(), b.line)))
+            .collect();
+        problems.push(format!(
+            "{label}: dead letters: expected {} line(s), actual {}; \
+             expected but not written: {missing:?} (reference says {why:?}); \
+             written but not expected: {extra:?}",
+            expected.bad.len(),
+            lines.len()
+        ));
+    }
+    if !summary_says(stdout, "bad input", expected.bad.len()) {
+        problems.push(format!(
+            "{label}: the summary does not say how many bad input lines ({}):\n{stdout}",
+            expected.bad.len()
+        ));
+    }
+    problems
+}
+
+/// Appends the input events of the first `n` differing packages.
+fn input_of_first_keys(input: &Input, diffs: &[model::Diff], n: usize) -> String {
+    let mut keys: Vec<&str> = diffs.iter().map(|d| d.key.as_str()).collect();
+    keys.dedup();
+    let mut s = String::new();
+    for k in keys.into_iter().take(n) {
+        s += &format!(
+            "  input events of {k}:\n{}",
+            model::describe_package(input, k)
+        );
+    }
+    s
+}
+
+/// One sentence a seller understands: non-empty, one line, capitalised, with an end mark.
+fn is_sentence(v: Option<&Value>) -> bool {
+    let Some(s) = v.and_then(Value::as_str) else {
+        return false;
+    };
+    let s = s.trim();
+    s.len() >= 10
+        && !s.contains('\n')
+        && s.chars().next().is_some_and(|c| c.is_uppercase())
+        && (s.ends_with('.') || s.ends_with('!'))
+}
+
+/// True when a line of the summary containing `what` shows the number `n`.
+fn summary_says(stdout: &str, what: &str, n: usize) -> bool {
+    stdout.lines().any(|l| {
+        l.to_lowercase().contains(what)
+            && l.split(|c: char| !c.is_ascii_digit())
+                .any(|w| w == n.to_string())
+    })
+}
+
+fn expect_files(out: &Path) {
+    for f in [
+        "verdicts.ndjson",
+        "seller_vtr.ndjson",
+        "late_confirmations.ndjson",
+        "dead_letters.ndjson",
+    ] {
+        assert!(out.join(f).is_file(), "replay did not write {f}");
+    }
+}
+
+#[test]
+fn generated_workload_matches_the_reference_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = dir.path().join("confirmations.ndjson");
+    let scans = dir.path().join("scans.ndjson");
+    run_ok(
+        vtrack()
+            .args(["generate", "--confirmations"])
+            .arg(&conf)
+            .arg("--scans")
+            .arg(&scans)
+            .args(["--packages", "3000", "--sellers", "40", "--seed", "7"]),
+    );
+    let input = model::read_input(&conf, &scans);
+    assert!(
+        input.confs.len() >= 3000 && input.scans.len() >= 3000,
+        "generate wrote too little: {} confirmations, {} scans",
+        input.confs.len(),
+        input.scans.len()
+    );
+    let registry = CarrierRegistry::default_us();
+    let (first, last) = input.time_range().expect("events with times");
+
+    let mut problems = Vec::new();
+    let mut seen_all = Seen::default();
+    // Run 1: as of the end of the input. Run 2: as of the middle, given explicitly.
+    let middle = first + (last - first) / 2;
+    let middle = middle - middle.rem_euclid(1000);
+    let middle_text = vtrack::timestamp::format_rfc3339(middle);
+    for (label, as_of) in [("default as-of", None), ("as-of middle", Some(middle))] {
+        let out: PathBuf = dir
+            .path()
+            .join(if as_of.is_none() { "out1" } else { "out2" });
+        let stdout = replay(&conf, &scans, &out, as_of.map(|_| middle_text.as_str()));
+        expect_files(&out);
+        let expected = model::compute(&input, as_of, &registry);
+        let mut seen = Seen::default();
+        problems.extend(check_run(
+            label, &input, &expected, &out, &stdout, &mut seen,
+        ));
+        eprintln!(
+            "{label} (as of {}): {} verdicts {:?}, reasons {:?}, warnings {:?}, \
+             {} seller rows, {} late confirmations, {} dead letters; \
+             reference: {} duplicates, {} after as-of",
+            expected
+                .as_of
+                .map_or("-".into(), vtrack::timestamp::format_rfc3339),
+            seen.verdicts,
+            seen.statuses,
+            seen.reasons,
+            seen.warnings,
+            seen.seller_rows,
+            seen.late,
+            seen.dead,
+            expected.duplicates,
+            expected.after_as_of,
+        );
+        assert!(
+            seen.verdicts >= 1000 && seen.seller_rows >= 40,
+            "{label}: a degenerate run: {} verdicts, {} seller rows",
+            seen.verdicts,
+            seen.seller_rows
+        );
+        for (k, n) in seen.statuses {
+            *seen_all.statuses.entry(k).or_default() += n;
+        }
+        for (k, n) in seen.reasons {
+            *seen_all.reasons.entry(k).or_default() += n;
+        }
+        seen_all.late += seen.late;
+        seen_all.dead += seen.dead;
+    }
+
+    // The workload must exercise the rules, not only agree with the model.
+    for s in ALL_STATUSES {
+        assert!(
+            seen_all.statuses.contains_key(s),
+            "no package is {s}: {:?}",
+            seen_all.statuses
+        );
+    }
+    assert!(
+        seen_all.reasons.len() >= 8,
+        "only {} distinct reasons in the outputs: {:?}",
+        seen_all.reasons.len(),
+        seen_all.reasons
+    );
+    assert!(seen_all.late > 0, "no late confirmation in either run");
+    assert!(
+        problems.is_empty(),
+        "vtrack replay disagrees with the reference model:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// A small hand-written input: malformed lines, a missing required field, a duplicate, an
+/// event after `--as-of`, and lines that must pass.
+#[test]
+fn hand_written_input_with_bad_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = dir.path().join("conf.ndjson");
+    let scans = dir.path().join("scans.ndjson");
+    let ok = r#"{"event_id":"c1","seller_id":"S1","order_id":"O1","category":"TOYS","carrier":"United Parcel Service","tracking_id":" 1z999aa10123456784 ","confirmed_at":"2026-11-20T10:00:00Z","promised_delivery_at":"2026-11-24T23:59:59-05:00"}"#;
+    let conf_lines = [
+        ok,                                                                     // 1 ok
+        r#"{"event_id":"c2","seller_id":"S1","order_id":"O2","carrier":"UPS""#, // 2 truncated
+        r#"{"event_id":"c3","order_id":"O3","carrier":"USPS","tracking_id":"9400111899223344556677","confirmed_at":"2026-11-20T10:00:00Z"}"#, // 3 no seller_id
+        ok, // 4 duplicate
+        "", // 5 blank: skipped
+        r#"{"event_id":"c6","seller_id":"S1","order_id":"O6","carrier":"UPS","tracking_id":"1Z999AA10123456784","confirmed_at":"2026-11-30T00:00:00Z"}"#, // 6 after as-of
+        r#"{"event_id":"c7","action":"SHIP","seller_id":"S1","order_id":"O7","carrier":"UPS","tracking_id":"X1","confirmed_at":"2026-11-20T10:00:00Z"}"#, // 7 unknown action
+        r#"{"event_id":"c8","seller_id":"S1","order_id":"O8","carrier":"UPS","tracking_id":"X1","confirmed_at":"2026-11-20T10:00:00"}"#, // 8 no offset
+        "hello, world", // 9 not JSON
+        r#"{"event_id":"c10","seller_id":"S2","order_id":"O10","carrier":"Fed Ex","tracking_id":"  ","confirmed_at":"2026-11-21T00:00:00Z"}"#, // 10 blank tracking
+        r#"{"event_id":"c11","action":"CANCEL","seller_id":"S2","order_id":"O10","confirmed_at":"2026-11-22T00:00:00Z"}"#, // 11 cancels O10
+        r#"{"event_id":"c12","seller_id":"S2","order_id":"O12","carrier":"USPS","tracking_id":"AB 12-3","confirmed_at":"2026-11-21T00:00:00Z","package_value_cents":null}"#, // 12 malformed tracking
+    ];
+    let scan_lines = [
+        r#"{"event_id":"s1","carrier":"ups","tracking_id":"1z999aa10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-20T18:00:00Z","location":"Memphis"}"#, // 1 ok
+        r#"{"event_id":"s2","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"delivered","scanned_at":"2026-11-21T18:00:00Z"}"#, // 2 enum case
+        r#"{"event_id":"s3","carrier":"UPS","tracking_id":"1Z-999","scan_type":"IN_TRANSIT","scanned_at":"2026-11-21T18:00:00Z"}"#, // 3 malformed ID
+        r#"{"event_id":"s4","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"IN_TRANSIT","scanned_at":true}"#, // 4 wrong type
+        r#"{"event_id":"s1","carrier":"ups","tracking_id":"1z999aa10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-20T18:00:00Z","location":"Memphis"}"#, // 5 duplicate
+        r#"{"event_id":"s6","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"DELIVERED","scanned_at":1795996800000}"#, // 6 after as-of (2026-11-30)
+        r#"{"event_id":"s7","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"IN_TRANSIT","scanned_at":1795284000000}"#, // 7 ok, epoch millis
+    ];
+    std::fs::write(&conf, conf_lines.join("\n") + "\n").expect("write");
+    std::fs::write(&scans, scan_lines.join("\n")).expect("write"); // no final newline
+    let out = dir.path().join("out");
+    let as_of = "2026-11-25T00:00:00Z";
+    let stdout = replay(&conf, &scans, &out, Some(as_of));
+    expect_files(&out);
+
+    // Dead letters name the file, the line and the error.
+    let dead = model::read_output(&out.join("dead_letters.ndjson"));
+    let mut got: Vec<(String, u64, String)> = dead
+        .iter()
+        .map(|d| {
+            let file = d["file"].as_str().expect("file is a string");
+            let name = Path::new(file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let line = d["line"].as_u64().expect("line is a number");
+            let error = d["error"].as_str().expect("error is a string").to_string();
+            (name, line, error)
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(&str, u64, Option<&str>)> = vec![
+        ("conf.ndjson", 2, None),
+        ("conf.ndjson", 3, Some("seller_id")),
+        ("conf.ndjson", 7, Some("action")),
+        ("conf.ndjson", 8, Some("confirmed_at")),
+        ("conf.ndjson", 9, None),
+        ("scans.ndjson", 2, Some("scan_type")),
+        ("scans.ndjson", 3, Some("tracking_id")),
+        ("scans.ndjson", 4, Some("scanned_at")),
+    ];
+    assert_eq!(
+        got.iter()
+            .map(|(f, l, _)| (f.as_str(), *l))
+            .collect::<Vec<_>>(),
+        want.iter().map(|(f, l, _)| (*f, *l)).collect::<Vec<_>>(),
+        "dead letters (file, line); got {got:#?}"
+    );
+    for ((_, line, error), (file, _, field)) in got.iter().zip(&want) {
+        assert!(!error.trim().is_empty(), "{file}:{line}: empty error");
+        if let Some(field) = field {
+            assert!(
+                error.contains(field),
+                "{file}:{line}: the error {error:?} does not name the field {field}"
+            );
+        }
+    }
+    assert!(
+        summary_says(&stdout, "bad input", want.len()),
+        "the summary does not say {} bad input lines:\n{stdout}",
+        want.len()
+    );
+
+    // The good lines were processed, the duplicate once, the future events not at all.
+    let verdicts = model::index(
+        "verdicts",
+        model::read_output(&out.join("verdicts.ndjson")),
+        &["seller_id", "order_id", "package_id"],
+        &[],
+    );
+    let keys: Vec<&str> = verdicts.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["S1/O1/", "S2/O10/", "S2/O12/"], "packages");
+    let status = |k: &str| -> (String, Value) {
+        let v: &Map<String, Value> = &verdicts[k];
+        (
+            v["status"].as_str().unwrap_or("?").to_string(),
+            v["reasons"].clone(),
+        )
+    };
+    assert_eq!(status("S1/O1/"), ("VALID".into(), Value::Array(vec![])));
+    assert_eq!(
+        status("S2/O10/"),
+        ("EXCLUDED".into(), serde_json::json!(["CANCELLED"]))
+    );
+    assert_eq!(
+        status("S2/O12/"),
+        ("INVALID".into(), serde_json::json!(["INVALID_CHARACTERS"]))
+    );
+    assert_eq!(verdicts["S1/O1/"]["first_scan_at"], "2026-11-20T18:00:00Z");
+    assert_eq!(verdicts["S1/O1/"]["carrier"], "UPS");
+    assert_eq!(
+        verdicts["S1/O1/"]["tracking_normalized"],
+        "1Z999AA10123456784"
+    );
+
+    // And everything agrees with the reference model too.
+    let input = model::read_input(&conf, &scans);
+    let registry = CarrierRegistry::default_us();
+    let as_of_ms = vtrack::timestamp::parse_rfc3339(as_of).expect("as-of");
+    let expected = model::compute(&input, Some(as_of_ms), &registry);
+    assert_eq!(
+        expected.bad.len(),
+        want.len(),
+        "reference: {:?}",
+        expected.bad
+    );
+    assert_eq!(expected.duplicates, 2);
+    assert_eq!(expected.after_as_of, 2);
+    let problems = check_run(
+        "hand-written",
+        &input,
+        &expected,
+        &out,
+        &stdout,
+        &mut Seen::default(),
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
