@@ -1,13 +1,32 @@
 //! Carriers: alias table, integration, hand-off partners and tracking-ID formats
-//! (contract sections 3 and 8). Loaded from `config/carriers.toml`.
+//! (contract sections 3 and 8). Loaded from a carriers TOML file; the built-in default is
+//! `config/carriers.toml`, whose header documents the schema.
 //!
-//! STUB: the API below is the contract between this module and the engine.
+//! Carrier ids follow the alphabetical order of the carriers' codes, so a [`CarrierSet`]
+//! read from its lowest bit up lists carriers alphabetically.
+
+mod alias;
+pub mod check_digit;
+mod format;
+mod load;
+
+pub use alias::alias_key;
+
+use format::Formats;
+
+/// The built-in US carriers file.
+const DEFAULT_US: &str = include_str!("../../config/carriers.toml");
 
 /// Index of a carrier in its registry.
 pub type CarrierId = u8;
 
 /// A set of carriers as a bit mask over `CarrierId`s.
 pub type CarrierSet = u64;
+
+/// The set holding one carrier (empty for an id beyond the set's width).
+pub fn bit(id: CarrierId) -> CarrierSet {
+    1u64.checked_shl(u32::from(id)).unwrap_or(0)
+}
 
 /// What the formats say about one normalised tracking ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,79 +40,181 @@ pub struct FormatMatch {
 /// Errors loading a carrier definition file.
 #[derive(Debug, thiserror::Error)]
 pub enum CarrierError {
-    /// The file is not valid TOML or misses a field.
+    /// The file is not valid TOML, misses a field or has an unknown one.
     #[error("carrier file: {0}")]
     Parse(String),
+    /// A carrier's entry is wrong.
+    #[error("carrier file: carrier {carrier}: {key}: {message}")]
+    Carrier {
+        /// The carrier's code.
+        carrier: String,
+        /// The key at fault.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A format definition is wrong.
+    #[error("carrier file: format group {group}, format {format:?}: {key}: {message}")]
+    Format {
+        /// The format group.
+        group: String,
+        /// The format's name.
+        format: String,
+        /// The key at fault.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// More carriers than a `CarrierSet` can hold.
+    #[error("carrier file: {count} carriers, at most {max} are supported")]
+    TooManyCarriers {
+        /// Carriers in the file.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// One carrier of a registry.
+#[derive(Debug, Clone)]
+struct Carrier {
+    /// Canonical code.
+    code: String,
+    /// Display name.
+    name: String,
+    /// Integrated with the marketplace.
+    integrated: bool,
+    /// Itself and its hand-off partners.
+    accepted: CarrierSet,
 }
 
 /// Every known carrier and its formats.
 #[derive(Debug, Clone)]
 pub struct CarrierRegistry {
-    codes: Vec<String>,
+    carriers: Vec<Carrier>,
+    aliases: alias::AliasTable,
+    integrated: CarrierSet,
+    formats: Formats,
 }
 
 impl CarrierRegistry {
     /// The default US registry shipped in `config/carriers.toml`.
     pub fn default_us() -> CarrierRegistry {
-        CarrierRegistry {
-            codes: vec!["USPS".into(), "UPS".into()],
-        }
+        Self::from_toml(DEFAULT_US).expect("the built-in config/carriers.toml is valid")
     }
 
     /// Loads a registry from the text of a carriers TOML file.
-    pub fn from_toml(_text: &str) -> Result<CarrierRegistry, CarrierError> {
-        Ok(Self::default_us())
+    pub fn from_toml(text: &str) -> Result<CarrierRegistry, CarrierError> {
+        load::parse(text)
     }
 
-    /// Resolves a carrier name as entered to a known carrier.
+    /// Puts a registry together from validated parts.
+    fn assemble(carriers: Vec<Carrier>, aliases: alias::AliasTable, formats: Formats) -> Self {
+        let integrated = (0..carriers.len())
+            .filter(|&i| carriers[i].integrated)
+            .fold(0, |set, i| set | bit(i as CarrierId));
+        CarrierRegistry {
+            carriers,
+            aliases,
+            integrated,
+            formats,
+        }
+    }
+
+    /// Resolves a carrier name as entered to a known carrier: compared after removing every
+    /// character but ASCII letters and digits, upper-cased (`"Fed Ex"` -> `FEDEX`).
     pub fn resolve(&self, entered: &str) -> Option<CarrierId> {
-        let key: String = entered
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        self.codes
-            .iter()
-            .position(|c| *c == key)
+        self.aliases.resolve(entered)
+    }
+
+    /// The carrier with exactly this canonical code.
+    pub fn by_code(&self, code: &str) -> Option<CarrierId> {
+        self.carriers
+            .binary_search_by(|c| c.code.as_str().cmp(code))
+            .ok()
             .map(|i| i as CarrierId)
     }
 
+    /// Every carrier's id and canonical code, in alphabetical order of the codes.
+    pub fn iter(&self) -> impl Iterator<Item = (CarrierId, &str)> + '_ {
+        self.carriers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as CarrierId, c.code.as_str()))
+    }
+
     /// Canonical code of a carrier (`FEDEX_SMARTPOST`).
+    ///
+    /// # Panics
+    /// When `id` is not a carrier of this registry.
     pub fn code(&self, id: CarrierId) -> &str {
-        &self.codes[id as usize]
+        &self.carriers[id as usize].code
     }
 
     /// Display name of a carrier (`FedEx SmartPost`).
+    ///
+    /// # Panics
+    /// When `id` is not a carrier of this registry.
     pub fn display_name(&self, id: CarrierId) -> &str {
-        &self.codes[id as usize]
+        &self.carriers[id as usize].name
     }
 
     /// True when the marketplace is integrated with the carrier.
-    pub fn is_integrated(&self, _id: CarrierId) -> bool {
-        true
+    pub fn is_integrated(&self, id: CarrierId) -> bool {
+        self.integrated & bit(id) != 0
+    }
+
+    /// The integrated carriers.
+    pub fn integrated(&self) -> CarrierSet {
+        self.integrated
     }
 
     /// The carriers whose scans count for `declared`: itself and its hand-off partners.
     pub fn accepted_reporters(&self, declared: CarrierId) -> CarrierSet {
-        1 << declared
+        self.carriers
+            .get(declared as usize)
+            .map_or(0, |c| c.accepted)
     }
 
-    /// What the formats say about a normalised ID.
-    pub fn analyze(&self, _normalized: &str) -> FormatMatch {
-        FormatMatch::default()
+    /// What the formats say about a normalised ID (upper case, letters and digits only).
+    pub fn analyze(&self, normalized: &str) -> FormatMatch {
+        self.formats.analyze(normalized)
+    }
+
+    /// The names of the formats a normalised ID passes (for diagnostics; not on the hot path).
+    pub fn passing_formats(&self, normalized: &str) -> Vec<&str> {
+        self.formats.passing(normalized)
     }
 
     /// Integrated carriers with a format the ID passes (partners not added), alphabetical by code.
     pub fn detected_carriers(&self, m: &FormatMatch) -> Vec<CarrierId> {
-        (0..self.codes.len() as u8)
-            .filter(|i| m.passes & (1 << i) != 0)
+        let set = m.passes & self.integrated;
+        (0..self.carriers.len() as CarrierId)
+            .filter(|&i| set & bit(i) != 0)
             .collect()
     }
 
     /// The format evidence for CARRIER_MISMATCH: the ID passes no format of the declared
     /// carrier's family, and passes a check-digit format of another integrated carrier.
-    pub fn format_mismatch(&self, _declared: CarrierId, _m: &FormatMatch) -> bool {
-        false
+    pub fn format_mismatch(&self, declared: CarrierId, m: &FormatMatch) -> bool {
+        let family = self.accepted_reporters(declared) | bit(declared);
+        let others = self.integrated & !bit(declared);
+        m.passes & family == 0 && m.passes_with_check_digit & others != 0
+    }
+
+    /// A phrase for explanations naming what the ID looks like, such as `"a UPS number"`:
+    /// the first detected carrier by code, by its display name. `None` when none is detected.
+    pub fn looks_like(&self, m: &FormatMatch) -> Option<String> {
+        let set = m.passes & self.integrated;
+        if set == 0 {
+            return None;
+        }
+        let name = self.display_name(set.trailing_zeros() as CarrierId);
+        let article = match name.bytes().next().map(|b| b.to_ascii_uppercase()) {
+            Some(b'A' | b'E' | b'I' | b'O') => "an",
+            _ => "a",
+        };
+        Some(format!("{article} {name} number"))
     }
 
     /// The carrier with this canonical code.
@@ -125,11 +246,11 @@ impl CarrierRegistry {
 
     /// Number of carriers.
     pub fn len(&self) -> usize {
-        self.codes.len()
+        self.carriers.len()
     }
 
     /// True when there are no carriers.
     pub fn is_empty(&self) -> bool {
-        self.codes.is_empty()
+        self.carriers.is_empty()
     }
 }
