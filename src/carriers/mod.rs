@@ -217,31 +217,14 @@ impl CarrierRegistry {
         Some(format!("{article} {name} number"))
     }
 
-    /// The carrier with this canonical code.
-    pub fn by_code(&self, code: &str) -> Option<CarrierId> {
-        self.codes
-            .iter()
-            .position(|c| c == code)
-            .map(|i| i as CarrierId)
-    }
-
-    /// Display phrase for explanations, e.g. "a UPS number".
-    pub fn looks_like(&self, _m: &FormatMatch) -> Option<String> {
-        None
-    }
-
     /// The integrated carriers a format match detects, as a set.
     pub fn detected_set(&self, m: &FormatMatch) -> CarrierSet {
-        m.passes
+        m.passes & self.integrated
     }
 
-    /// The carriers of a set, alphabetical by code.
+    /// The carriers of a set, alphabetical by code (ids follow the codes' order).
     pub fn set_iter(&self, set: CarrierSet) -> impl Iterator<Item = CarrierId> + '_ {
-        let mut ids: Vec<CarrierId> = (0..self.codes.len() as u8)
-            .filter(|i| set & (1 << i) != 0)
-            .collect();
-        ids.sort_by_key(|i| self.code(*i));
-        ids.into_iter()
+        (0..self.carriers.len() as CarrierId).filter(move |&i| set & bit(i) != 0)
     }
 
     /// Number of carriers.
