@@ -106,6 +106,8 @@ pub struct Expected {
     /// Duplicates dropped and events after `as_of` ignored.
     pub duplicates: usize,
     pub after_as_of: usize,
+    /// How often the input exercised some rule, for the test's log.
+    pub coverage: BTreeMap<&'static str, usize>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -406,6 +408,14 @@ pub fn compute(input: &Input, as_of_flag: Option<i64>, reg: &CarrierRegistry) ->
                     > (old.confirmed_at, old.event_id.as_bytes())
             }
         };
+        if let Some(old) = current.get(&key) {
+            *out.coverage.entry("CONFIRM updates").or_default() += 1;
+            if old.confirmed_at == c.confirmed_at {
+                *out.coverage
+                    .entry("CONFIRMs tied on confirmed_at")
+                    .or_default() += 1;
+            }
+        }
         if replace {
             current.insert(key, c);
         }
@@ -414,7 +424,7 @@ pub fn compute(input: &Input, as_of_flag: Option<i64>, reg: &CarrierRegistry) ->
     // Verdicts and late confirmations.
     for (key, c) in &current {
         let is_cancelled = cancelled.contains(&(c.seller_id.as_str(), c.order_id.as_str()));
-        let v = verdict(c, is_cancelled, &scans_by_id, as_of, reg);
+        let v = verdict(c, is_cancelled, &scans_by_id, as_of, reg, &mut out.coverage);
         if let Some(late) = late_confirmation(c, &v) {
             out.late.insert(key.clone(), late);
         }
@@ -499,7 +509,9 @@ fn verdict(
     scans_by_id: &HashMap<&str, Vec<&Scan>>,
     as_of: i64,
     reg: &CarrierRegistry,
+    coverage: &mut BTreeMap<&'static str, usize>,
 ) -> Verdict {
+    let mut count = |what: &'static str| *coverage.entry(what).or_default() += 1;
     let t = c.confirmed_at;
     let closed = as_of >= t + HORIZON;
     let carrier_id = reg.resolve(&c.carrier);
@@ -564,11 +576,21 @@ fn verdict(
             debug_assert_eq!(s.tracking, n);
             let physical = s.scan_type != "INFO_RECEIVED";
             let in_window = t - LOOKBACK <= s.scanned_at && s.scanned_at <= t + HORIZON;
-            if !physical || !in_window {
+            if !physical {
+                continue;
+            }
+            if !in_window {
+                count("physical scans of the ID outside the window");
                 continue;
             }
             let reporter = reg.resolve(&s.carrier).map(|id| reg.code(id));
             if reporter.is_some_and(|r| accepted.contains(&r)) {
+                if reporter != Some(declared) {
+                    count("counting scans by a hand-off partner");
+                }
+                if s.carrier != declared {
+                    count("counting scans with a carrier alias");
+                }
                 counting += 1;
                 first_scan_at = Some(first_scan_at.map_or(s.scanned_at, |f| f.min(s.scanned_at)));
                 if s.scan_type == "DELIVERED" {
@@ -581,6 +603,7 @@ fn verdict(
                     }
                 }
             } else {
+                count("scans in the window by another carrier");
                 other_carrier = true;
             }
         }
@@ -593,6 +616,9 @@ fn verdict(
         if counting == 0 {
             let id = carrier_id.expect("integrated carrier");
             let format_evidence = reg.format_mismatch(id, formats.as_ref().expect("formats"));
+            if format_evidence && !other_carrier {
+                count("CARRIER_MISMATCH by format evidence alone");
+            }
             if other_carrier || format_evidence {
                 reasons.push("CARRIER_MISMATCH");
             } else if closed {
