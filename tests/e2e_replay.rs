@@ -80,10 +80,9 @@ fn check_run(
             v["order_id"].as_str().unwrap_or("?"),
             v["package_id"].as_str().unwrap_or("?")
         );
-        if !v
-            .get("revision")
+        if v.get("revision")
             .and_then(Value::as_u64)
-            .is_some_and(|r| r >= 1)
+            .is_none_or(|r| r < 1)
         {
             problems.push(format!(
                 "{label}: {key}: revision {:?} is not >= 1",
@@ -500,6 +499,15 @@ fn hand_written_input_with_bad_lines() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// A package key and its verdict as written down: status, reasons, final, warnings.
+type WrittenDown = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    bool,
+    &'static [&'static str],
+);
+
 /// A confirmation line: the required fields, plus `extra` ones.
 fn confirm(id: &str, key: &str, carrier: &str, tracking: &str, at: &str, extra: Value) -> String {
     let mut parts = key.splitn(3, '/');
@@ -756,7 +764,7 @@ fn hand_written_rule_edges() {
     expect_files(&out);
 
     // The verdicts written down from the contract: status, reasons, final, warnings.
-    let want: &[(&str, &str, &[&str], bool, &[&str])] = &[
+    let want: &[WrittenDown] = &[
         ("E/TIE/", "VALID", &[], true, &[]),
         ("E/HO1/", "VALID", &[], true, &[]),
         ("E/HO2/", "INVALID", &["CARRIER_MISMATCH"], true, &[]),

@@ -588,8 +588,8 @@ fn verdict(
                 if reporter != Some(declared) {
                     count("counting scans by a hand-off partner");
                 }
-                if s.carrier != declared {
-                    count("counting scans with a carrier alias");
+                if Some(s.carrier.as_str()) != reporter {
+                    count("counting scans reported under an alias");
                 }
                 counting += 1;
                 first_scan_at = Some(first_scan_at.map_or(s.scanned_at, |f| f.min(s.scanned_at)));
