@@ -603,6 +603,13 @@ fn hand_written_rule_edges() {
         confirm("r1", "E/RE/", "UPS", "", t0, none.clone()),
         confirm("r2", "E/RE/", "UPS", "1ZEGFU8H4207715845", "2026-12-01T00:00:00Z", none.clone()),
         confirm("dig", "E/DIG/", "", "", t0, json!({"ship_method": "DIGITAL"})),
+        // Boundaries at as-of: the window closes exactly at t + 14d; 48 hours exactly.
+        confirm("edge14", "E/EDGE14/", "UPS", "1ZEGFU8H4207715845X", "2026-11-21T00:00:00Z", none.clone()),
+        confirm("h48", "E/H48/", "USPS", "9474855974615377335516", "2026-12-03T00:00:00Z", none.clone()),
+        confirm("asof", "E/ASOF/", "UPS", "1ZEGFU8H0230244144Y", "2026-12-01T00:00:00Z", none.clone()),
+        // After as-of: not yet happened, so ignored.
+        confirm("r3", "E/RE/", "USPS", "9200197324528898671348", "2026-12-05T00:00:01Z", none.clone()),
+        r#"{"event_id":"cx3","action":"CANCEL","seller_id":"E","order_id":"W1","confirmed_at":"2026-12-06T00:00:00Z"}"#.to_string(),
         confirm("bl", "E/BL/", "UPS", "   ", t0, none.clone()),
         confirm("bad", "E/BAD/", "UPS", "1Z-EGF", t0, none.clone()),
         // Seller F: seller windows and marketplaces.
@@ -747,6 +754,20 @@ fn hand_written_rule_edges() {
             ts("2026-11-21T00:00:00Z"),
         ),
         scan(
+            "s-asof",
+            "UPS",
+            "1ZEGFU8H0230244144Y",
+            "ACCEPTED",
+            ts("2026-12-05T00:00:00Z"),
+        ),
+        scan(
+            "s-p2-future",
+            "USPS",
+            "9436154528870011421232",
+            "ACCEPTED",
+            ts("2026-12-05T00:00:01Z"),
+        ),
+        scan(
             "s-fv",
             "UPS",
             "1ZI8UB2X0216649693",
@@ -801,6 +822,9 @@ fn hand_written_rule_edges() {
         ("E/UNK/", "INVALID", &["CARRIER_MISMATCH"], true, &[]),
         ("E/RE/", "PENDING", &[], false, &["NO_SCAN_YET"]),
         ("E/DIG/", "EXCLUDED", &["DIGITAL"], true, &[]),
+        ("E/EDGE14/", "INVALID", &["NO_CARRIER_SCAN"], true, &[]),
+        ("E/H48/", "PENDING", &[], false, &["NO_SCAN_YET"]),
+        ("E/ASOF/", "VALID", &[], false, &[]),
         ("E/BL/", "INVALID", &["MISSING_TRACKING"], true, &[]),
         ("E/BAD/", "INVALID", &["INVALID_CHARACTERS"], true, &[]),
         ("F/V/", "VALID", &[], false, &[]),
