@@ -64,7 +64,11 @@ fn bench_engine(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(events.len() as u64));
     group.bench_function("replay_mode", |b| {
-        b.iter_batched(|| events.clone(), |ev| run(ev, false), BatchSize::PerIteration)
+        b.iter_batched(
+            || events.clone(),
+            |ev| run(ev, false),
+            BatchSize::PerIteration,
+        )
     });
     group.bench_function("streaming_records", |b| {
         b.iter_batched(

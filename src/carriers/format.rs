@@ -62,7 +62,7 @@ impl Format {
         }
         let bytes = id.as_bytes();
         self.lookups.iter().all(|l| l.holds(&locs, bytes))
-            && self.check.as_ref().map_or(true, |c| c.holds(&locs, bytes))
+            && self.check.as_ref().is_none_or(|c| c.holds(&locs, bytes))
     }
 }
 

@@ -237,3 +237,38 @@ impl CarrierRegistry {
         self.carriers.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_file_loads() {
+        let r = CarrierRegistry::from_toml(DEFAULT_US).expect("config/carriers.toml loads");
+        assert_eq!(r.len(), 22);
+        assert_eq!(r.integrated().count_ones(), 11);
+    }
+
+    #[test]
+    fn registry_is_shareable_across_threads() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        shareable::<CarrierRegistry>();
+    }
+
+    #[test]
+    fn bit_is_empty_beyond_the_set() {
+        assert_eq!(bit(0), 1);
+        assert_eq!(bit(63), 1 << 63);
+        assert_eq!(bit(64), 0);
+        assert_eq!(bit(255), 0);
+    }
+
+    #[test]
+    fn out_of_range_ids_are_harmless() {
+        let r = CarrierRegistry::default_us();
+        let m = r.analyze("1Z4F7W2E0312345677");
+        assert!(!r.is_integrated(99));
+        assert_eq!(r.accepted_reporters(99), 0);
+        assert!(r.format_mismatch(99, &m));
+    }
+}

@@ -1,0 +1,76 @@
+//! Measures the engine's live heap bytes per open package with a counting allocator.
+//!
+//! Run: `cargo run --release --example state_bytes [PACKAGES]`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Arc;
+use vtrack::carriers::CarrierRegistry;
+use vtrack::config::EngineConfig;
+use vtrack::engine::Engine;
+use vtrack::event::Event;
+use vtrack::generate::{generate, GenerateOptions};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+        System.realloc(p, l, new)
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn main() {
+    let packages: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200_000);
+    let opts = GenerateOptions {
+        packages,
+        sellers: 500,
+        ..GenerateOptions::default()
+    };
+    let events: Vec<Event> = generate(&opts).collect();
+    let n = events.len();
+    let carriers = Arc::new(CarrierRegistry::default_us());
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut engine = Engine::new(EngineConfig::default(), carriers, false);
+    for e in events {
+        let _ = engine.process(e);
+    }
+    let after = LIVE.load(Ordering::Relaxed);
+    let s = engine.state_stats();
+    let dedup = s.dedup_bytes as isize;
+    let state = after - before - dedup;
+    println!(
+        "{n} events, {} packages, {} tracking IDs (every window open)",
+        s.packages, s.tracking_ids
+    );
+    println!(
+        "live heap of the engine without the duplicate filter: {} bytes = {:.0} bytes per open package",
+        state,
+        state as f64 / s.packages.max(1) as f64
+    );
+    println!(
+        "duplicate filter: {} bytes = {:.1} bytes per event",
+        dedup,
+        dedup as f64 / n.max(1) as f64
+    );
+    println!(
+        "engine's own estimate: {:.0} bytes per package",
+        s.bytes_per_package()
+    );
+}
