@@ -223,7 +223,7 @@ pub(crate) fn make_id(
 ) -> String {
     match carrier {
         Carrier::Usps => usps_id(ids, unique, shipper, rng),
-        Carrier::Ups => ids.ups(unique, &shipper.ups, rng),
+        Carrier::Ups => ids.ups(unique, &shipper.ups),
         Carrier::Fedex if rng.chance(0.3) => ids.fedex_ground(unique, rng),
         Carrier::Fedex => ids.fedex12(unique),
         Carrier::FedexSmartpost | Carrier::UpsMailInnovations => {

@@ -38,12 +38,9 @@ pub fn ups_check(serial: &str) -> u8 {
 
 /// USPS IMpb check digit: weights 3 and 1 alternating from the rightmost digit of the serial.
 pub fn usps_check(serial: &str) -> u8 {
-    let reversed: Vec<u32> = digit_values(serial)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    mod10_check(reversed.into_iter(), 3, 1)
+    let mut values: Vec<u32> = digit_values(serial).collect();
+    values.reverse();
+    mod10_check(values.into_iter(), 3, 1)
 }
 
 /// UPU S10 check digit over the 8 serial digits: weights 8,6,4,2,3,5,9,7, mod 11 (10→0, 11→5).
@@ -94,11 +91,17 @@ pub fn canada_post_check(serial: &str) -> u8 {
 
 /// A keyed permutation of `0..radix^digits` (a small Feistel network over the two halves of
 /// the digits, as in format-preserving encryption): distinct inputs give distinct outputs,
-/// and neighbouring inputs give unrelated-looking outputs. `radix^digits` must fit in a u64.
+/// and neighbouring inputs give unrelated-looking outputs, for `radix^digits` up to `u64::MAX`.
+/// Outside that (or for a radix below 2), `x` is returned as it is.
 pub fn permute(x: u64, radix: u64, digits: u32, key: u64) -> u64 {
     let u = digits / 2;
     let v = digits - u;
-    let (mod_u, mod_v) = (radix.pow(u), radix.pow(v));
+    let (Some(mod_u), Some(mod_v)) = (radix.checked_pow(u), radix.checked_pow(v)) else {
+        return x;
+    };
+    if radix < 2 || mod_u.checked_mul(mod_v).is_none() {
+        return x;
+    }
     let mut a = (x / mod_v) % mod_u;
     let mut b = x % mod_v;
     for round in 0..8u64 {
@@ -159,18 +162,22 @@ impl IdMaker {
     }
 
     /// UPS `1Z` + 6-character shipper + 2-digit service + 7-digit package + check digit.
-    pub fn ups(&self, unique: u64, shipper: &str, rng: &mut Rng) -> String {
-        const SERVICES: [&str; 6] = ["01", "02", "03", "12", "13", "42"];
-        let service = rng.pick(&SERVICES).copied().unwrap_or("03");
+    /// The 7-digit package number repeats only every 10 million packages, under another
+    /// service code (so every 60 million for one shipper).
+    pub fn ups(&self, unique: u64, shipper: &str) -> String {
+        const SERVICES: [&str; 6] = ["03", "01", "02", "12", "13", "42"];
+        let service = SERVICES[((unique / 10_000_000) % 6) as usize];
         let serial = format!("{shipper}{service}{}", self.spread(unique, 7));
         push_check(format!("1Z{serial}"), ups_check(&serial))
     }
 
     /// USPS IMpb, 22 digits: `92`/`93`/`94` + service + mailer ID + serial + check digit.
+    /// (`92` has a 7-digit serial: past 10 million packages the mailer ID moves on.)
     pub fn usps_impb(&self, unique: u64, prefix: u8, mailer: u32, rng: &mut Rng) -> String {
         const SERVICES: [&str; 5] = ["001", "055", "612", "748", "361"];
         let service = rng.pick(&SERVICES).copied().unwrap_or("001");
         let mid6 = 100_000 + mailer % 800_000;
+        let mailer = u64::from(mailer) + unique / 10_000_000;
         let serial = match prefix {
             92 => format!(
                 "92{service}9{:08}{}",
@@ -235,7 +242,7 @@ impl IdMaker {
 
     /// LaserShip `1LS7…` (15 characters) or `LX…` (10 characters); no check digit.
     pub fn lasership(&self, unique: u64, rng: &mut Rng) -> String {
-        if rng.chance(0.7) {
+        if unique >= 10_000_000 || rng.chance(0.7) {
             format!("1LS7{}{}", 1 + rng.below(2), self.spread(unique, 10))
         } else {
             format!("LX{}{}", 1 + rng.below(3), self.spread(unique, 7))
@@ -244,7 +251,8 @@ impl IdMaker {
 
     /// Canada Post 16 digits: 7-digit origin + 8-digit serial + mod-10 check digit.
     pub fn canada_post(&self, unique: u64, origin: u32) -> String {
-        let serial = format!("{:07}{}", origin % 10_000_000, self.spread(unique, 8));
+        let origin = (u64::from(origin) + unique / 100_000_000) % 10_000_000;
+        let serial = format!("{origin:07}{}", self.spread(unique, 8));
         let check = canada_post_check(&serial);
         push_check(serial, check)
     }
@@ -260,16 +268,17 @@ pub const PLACEHOLDERS: [&str; 5] = ["123456789", "1234567890", "12345", "111111
 
 /// A UUID-shaped event ID, unique for each distinct `key` (the mix is a bijection).
 pub fn event_id(key: u64, salt: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hi = mix64(key ^ salt);
-    let lo = mix64(hi ^ 0x0E7E_17);
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xFFFF,
-        hi & 0xFFFF,
-        lo >> 48,
-        lo & 0xFFFF_FFFF_FFFF
-    )
+    let lo = mix64(hi ^ 0x000E_7E17);
+    let mut out = [b'-'; 36];
+    let nibbles = (0..16).map(|i| (hi >> (60 - 4 * i)) & 0xF);
+    let nibbles = nibbles.chain((0..16).map(|i| (lo >> (60 - 4 * i)) & 0xF));
+    let slots = (0..36).filter(|i| ![8, 13, 18, 23].contains(i));
+    for (slot, n) in slots.zip(nibbles) {
+        out[slot] = HEX[n as usize];
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An Amazon-style order ID (`113-1234567-1234567`), unique for each order serial.
@@ -399,11 +408,10 @@ mod tests {
     #[test]
     fn ups_ids_have_valid_check_digits() {
         let m = IdMaker::new(1);
-        let mut rng = Rng::new(1);
         assert!(ups_ok("1Z999AA10123456784"));
         assert!(!ups_ok("1Z999AA10123456785"));
         for u in 0..2000 {
-            let id = m.ups(u, &ups_shipper(u as u32 % 50, 9), &mut rng);
+            let id = m.ups(u * 9_999_991, &ups_shipper(u as u32 % 50, 9));
             assert!(ups_ok(&id), "{id}");
             assert!(id
                 .bytes()
@@ -473,17 +481,27 @@ mod tests {
             assert!(seen.insert(m.fedex12(u)));
             assert!(seen.insert(m.dhl_express(u)));
             assert!(seen.insert(m.usps_impb(u, 94, 77, &mut rng)));
+            // Past the 7-digit range, the service code (UPS) or mailer ID (USPS 92) moves on.
+            let far = u + 10_000_000;
+            assert_ne!(m.ups(u, "ABC123"), m.ups(far, "ABC123"));
+            let (a, b) = (
+                m.usps_impb(u, 92, 5, &mut rng),
+                m.usps_impb(far, 92, 5, &mut rng),
+            );
+            assert_ne!(a[5..], b[5..]);
         }
     }
 
     #[test]
     fn permute_is_a_bijection() {
-        for (radix, digits) in [(10, 1), (10, 2), (10, 3), (10, 4), (36, 2), (36, 3)] {
-            let n = (radix as u64).pow(digits);
+        for (radix, digits) in [(10u64, 1), (10, 2), (10, 3), (10, 4), (36, 2), (36, 3)] {
+            let n = radix.pow(digits);
             let out: HashSet<u64> = (0..n).map(|x| permute(x, radix, digits, 99)).collect();
             assert_eq!(out.len() as u64, n);
             assert!(out.iter().all(|y| *y < n));
         }
+        assert_eq!(permute(5, 1, 3, 0), 5);
+        assert_eq!(permute(5, 10, 30, 0), 5);
     }
 
     #[test]
@@ -494,6 +512,17 @@ mod tests {
         for k in 0..20_000u64 {
             let e = event_id(k, 11);
             assert_eq!(e.len(), 36);
+            let hi = mix64(k ^ 11);
+            let lo = mix64(hi ^ 0x000E_7E17);
+            let expect = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                hi >> 32,
+                (hi >> 16) & 0xFFFF,
+                hi & 0xFFFF,
+                lo >> 48,
+                lo & 0xFFFF_FFFF_FFFF
+            );
+            assert_eq!(e, expect);
             assert!(ev.insert(e));
             let o = order_id(k, 12, k % 3 == 0);
             assert_eq!(o.len(), 19);

@@ -35,11 +35,61 @@ pub(crate) struct Step {
     pub(crate) loc: u8,
 }
 
+/// A step as a live package keeps it: 8 bytes, time relative to the package's birth.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PackedStep {
+    /// Milliseconds after the birth (a script lasts weeks at most: well below 49 days).
+    dt: u32,
+    /// 0-8 scan type (bit 4: last mile), 32 + n: CONFIRM of version n, 64: CANCEL.
+    code: u8,
+    loc: u8,
+}
+
+const CODE_LAST_MILE: u8 = 16;
+const CODE_CONFIRM: u8 = 32;
+const CODE_CANCEL: u8 = 64;
+
+impl PackedStep {
+    fn pack(step: &Step, birth: Millis) -> PackedStep {
+        let dt = u32::try_from((step.at - birth).max(0)).unwrap_or(u32::MAX);
+        let code = match step.kind {
+            StepKind::Confirm(v) => CODE_CONFIRM + v.min(31),
+            StepKind::Cancel => CODE_CANCEL,
+            StepKind::Scan(ty, last) => {
+                let i = ScanType::ALL.iter().position(|t| *t == ty).unwrap_or(0) as u8;
+                i | if last { CODE_LAST_MILE } else { 0 }
+            }
+        };
+        PackedStep {
+            dt,
+            code,
+            loc: step.loc,
+        }
+    }
+
+    fn unpack(self, birth: Millis) -> Step {
+        let kind = match self.code {
+            CODE_CANCEL => StepKind::Cancel,
+            c if c >= CODE_CONFIRM => StepKind::Confirm(c - CODE_CONFIRM),
+            c => {
+                let ty = ScanType::ALL.get(usize::from(c & 0x0F)).copied();
+                StepKind::Scan(ty.unwrap_or(ScanType::InTransit), c & CODE_LAST_MILE != 0)
+            }
+        };
+        Step {
+            at: birth + Millis::from(self.dt),
+            kind,
+            loc: self.loc,
+        }
+    }
+}
+
 /// Carrier and tracking ID as the seller entered them in one CONFIRM.
 #[derive(Debug, Clone)]
 pub(crate) struct Version {
     pub(crate) carrier: &'static str,
-    pub(crate) tracking: String,
+    /// `None`: the ID the carrier scans (the common case, kept once).
+    pub(crate) tracking: Option<Box<str>>,
 }
 
 /// Everything needed to plan one package.
@@ -71,10 +121,11 @@ pub(crate) struct Package {
     ship: ShipMethod,
     value_cents: Option<i64>,
     promised: Option<Millis>,
-    versions: Vec<Version>,
+    versions: Box<[Version]>,
     carrier: Option<Carrier>,
-    scanned_id: String,
-    steps: Vec<Step>,
+    scanned_id: Box<str>,
+    birth: Millis,
+    steps: Box<[PackedStep]>,
     next: usize,
 }
 
@@ -111,12 +162,16 @@ impl Package {
 
     /// Time of the next step, if any is left.
     pub(crate) fn next_time(&self) -> Option<Millis> {
-        self.steps.get(self.next).map(|s| s.at)
+        self.step(self.next).map(|s| s.at)
+    }
+
+    fn step(&self, i: usize) -> Option<Step> {
+        self.steps.get(i).map(|s| s.unpack(self.birth))
     }
 
     /// Emits the next step as an event and moves on.
     pub(crate) fn emit(&mut self, cx: &EmitContext<'_>) -> Option<Event> {
-        let step = *self.steps.get(self.next)?;
+        let step = self.step(self.next)?;
         let key = (self.serial << 8) | (self.next as u64 & 0xFF);
         self.next += 1;
         let event_id = ids::event_id(key, cx.event_salt);
@@ -133,7 +188,11 @@ impl Package {
             event_id: id,
             action: Action::Confirm,
             carrier: version.map(|v| v.carrier.to_string()).unwrap_or_default(),
-            tracking_id: version.map(|v| v.tracking.clone()).unwrap_or_default(),
+            tracking_id: match version.map(|v| &v.tracking) {
+                Some(Some(t)) => t.to_string(),
+                Some(None) => self.scanned_id.to_string(),
+                None => String::new(),
+            },
             ship_method: self.ship,
             package_value_cents: self.value_cents,
             promised_delivery_at: self.promised,
@@ -187,7 +246,7 @@ impl Package {
         Scan {
             event_id: id,
             carrier: reporter.code().to_string(),
-            tracking_id: self.scanned_id.clone(),
+            tracking_id: self.scanned_id.to_string(),
             scan_type: ty,
             scanned_at: step.at,
             location: self.location(step.loc),
@@ -284,6 +343,8 @@ fn promise_after(a: Millis, days: i64) -> Millis {
 impl Plan<'_> {
     fn finish(mut self) -> Package {
         self.steps.sort_by_key(|s| s.at);
+        let birth = self.steps.first().map_or(self.bp.birth, |s| s.at);
+        let steps = self.steps.iter().map(|s| PackedStep::pack(s, birth));
         Package {
             serial: self.bp.serial,
             seller: self.bp.seller_index,
@@ -294,10 +355,11 @@ impl Plan<'_> {
             ship: self.ship,
             value_cents: self.value_cents,
             promised: self.promised,
-            versions: self.versions,
+            versions: self.versions.into_boxed_slice(),
             carrier: self.carrier,
-            scanned_id: self.scanned_id,
-            steps: self.steps,
+            scanned_id: self.scanned_id.into_boxed_str(),
+            birth,
+            steps: steps.collect(),
             next: 0,
         }
     }
@@ -347,6 +409,7 @@ impl Plan<'_> {
 
     fn confirm(&mut self, at: Millis, carrier: &'static str, tracking: String) {
         let v = self.versions.len().min(255) as u8;
+        let tracking = (tracking != self.scanned_id).then(|| tracking.into_boxed_str());
         self.versions.push(Version { carrier, tracking });
         self.step(at, StepKind::Confirm(v), NO_LOC);
     }
@@ -491,7 +554,11 @@ impl Plan<'_> {
             (true, _) => Entry::Other,
             (false, _) => Entry::WrongCarrier,
         };
-        let (carrier, id) = self.entry(first);
+        let (carrier, mut id) = self.entry(first);
+        if !tracking && self.rng.chance(0.25) {
+            // Both wrong at first: the carrier and the ID's separators are fixed together.
+            id = garble::fixable(&id, &mut self.rng);
+        }
         self.confirm(a, carrier, id);
         let fix_at = a + self.rng.range(HOUR_MS, 10 * HOUR_MS);
         let (carrier, id) = self.entry(Entry::Real);

@@ -30,7 +30,7 @@ struct Pending {
     key: Millis,
     seq: u64,
     duplicate: bool,
-    event: Event,
+    event: Box<Event>,
 }
 
 impl PartialEq for Pending {
@@ -353,8 +353,9 @@ impl Generator {
         event
     }
 
-    /// Puts an event (and maybe its duplicate) in the reorder stage.
-    fn enqueue(&mut self, event: Event) {
+    /// Puts an event (and maybe its duplicate) in the reorder stage, or gives it back when it
+    /// can go out at once (not delayed, and nothing waiting is due before it).
+    fn enqueue(&mut self, event: Event) -> Option<Event> {
         let t = event.event_time();
         let disorder = self.opts.disorder.max(0);
         let delay = if disorder > 0 && self.jitter_rng.chance(SHUFFLED_SHARE) {
@@ -366,7 +367,15 @@ impl Generator {
             let key = t + self.jitter_rng.range(0, disorder);
             self.queue(key, true, event.clone());
         }
+        let first = match self.buffer.peek() {
+            Some(Reverse(top)) => top.key > t + delay,
+            None => true,
+        };
+        if delay == 0 && first {
+            return Some(event);
+        }
         self.queue(t + delay, false, event);
+        None
     }
 
     fn queue(&mut self, key: Millis, duplicate: bool, event: Event) {
@@ -376,13 +385,13 @@ impl Generator {
             key,
             seq,
             duplicate,
-            event,
+            event: Box::new(event),
         }));
     }
 
-    fn count(&mut self, p: &Pending) {
-        self.stats.duplicates += u64::from(p.duplicate);
-        match &p.event {
+    fn count(&mut self, duplicate: bool, event: &Event) {
+        self.stats.duplicates += u64::from(duplicate);
+        match event {
             Event::Confirmation(c) => {
                 self.stats.confirmations += 1;
                 self.stats.cancellations += u64::from(c.action == Action::Cancel);
@@ -415,19 +424,24 @@ impl Iterator for Generator {
             };
             if ready {
                 let Reverse(p) = self.buffer.pop()?;
-                self.count(&p);
-                return Some(p.event);
+                self.count(p.duplicate, &p.event);
+                return Some(*p.event);
             }
             match self.next_in_order() {
                 Some(ev) => {
                     self.last_in = ev.event_time();
-                    self.enqueue(ev);
+                    if let Some(ev) = self.enqueue(ev) {
+                        self.count(false, &ev);
+                        return Some(ev);
+                    }
                 }
                 None => self.source_done = true,
             }
         }
     }
 }
+
+impl std::iter::FusedIterator for Generator {}
 
 /// Moves `t` within its UTC day so that events follow the daily activity curve (monotone).
 fn warp_day(t: Millis) -> Millis {
