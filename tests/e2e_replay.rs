@@ -410,6 +410,11 @@ fn hand_written_input_with_bad_lines() {
         r#"{"event_id":"c10","seller_id":"S2","order_id":"O10","carrier":"Fed Ex","tracking_id":"  ","confirmed_at":"2026-11-21T00:00:00Z"}"#, // 10 blank tracking
         r#"{"event_id":"c11","action":"CANCEL","seller_id":"S2","order_id":"O10","confirmed_at":"2026-11-22T00:00:00Z"}"#, // 11 cancels O10
         r#"{"event_id":"c12","seller_id":"S2","order_id":"O12","carrier":"USPS","tracking_id":"AB 12-3","confirmed_at":"2026-11-21T00:00:00Z","package_value_cents":null}"#, // 12 malformed tracking
+        r#"{"event_id":"c13","seller_id":"S3","order_id":"O13","carrier":"UPS","tracking_id":"1Z999AA10123456784","confirmed_at":"2026-11-20T10:00:00Z","package_value_cents":"999"}"#, // 13 wrong type
+        r#"{"event_id":null,"seller_id":"S3","order_id":"O14","carrier":"UPS","tracking_id":"1Z999AA10123456784","confirmed_at":"2026-11-20T10:00:00Z"}"#, // 14 null event_id
+        r#"{"event_id":"c15","seller_id":"S3","order_id":"O15","carrier":"UPS","tracking_id":"1Z999AA10123456784","confirmed_at":"2026-11-20T11:00:00+01:00","promised_delivery_at":null,"gift_wrap":{"paper":"red"}}"#, // 15 ok, unknown field
+        r#"{"event_id":"c16","seller_id":"S3","order_id":"O16","carrier":"UPS","confirmed_at":"2026-11-20T10:00:00Z"}"#, // 16 CONFIRM without tracking_id
+        r#"{"event_id":"c17","action":"CANCEL","seller_id":"S3","order_id":"O99","confirmed_at":"2026-11-20T10:00:00Z"}"#, // 17 ok: CANCEL alone, no package
     ];
     let scan_lines = [
         r#"{"event_id":"s1","carrier":"ups","tracking_id":"1z999aa10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-20T18:00:00Z","location":"Memphis"}"#, // 1 ok
@@ -449,6 +454,9 @@ fn hand_written_input_with_bad_lines() {
         ("conf.ndjson", 7, Some("action")),
         ("conf.ndjson", 8, Some("confirmed_at")),
         ("conf.ndjson", 9, None),
+        ("conf.ndjson", 13, Some("package_value_cents")),
+        ("conf.ndjson", 14, Some("event_id")),
+        ("conf.ndjson", 16, Some("tracking_id")),
         ("scans.ndjson", 2, Some("scan_type")),
         ("scans.ndjson", 3, Some("tracking_id")),
         ("scans.ndjson", 4, Some("scanned_at")),
@@ -483,7 +491,11 @@ fn hand_written_input_with_bad_lines() {
         &[],
     );
     let keys: Vec<&str> = verdicts.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["S1/O1/", "S2/O10/", "S2/O12/"], "packages");
+    assert_eq!(
+        keys,
+        ["S1/O1/", "S2/O10/", "S2/O12/", "S3/O15/"],
+        "packages"
+    );
     let status = |k: &str| -> (String, Value) {
         let v: &Map<String, Value> = &verdicts[k];
         (
@@ -639,6 +651,11 @@ fn hand_written_rule_edges() {
         confirm("edge14", "E/EDGE14/", "UPS", "1ZEGFU8H4207715845X", "2026-11-21T00:00:00Z", none.clone()),
         confirm("h48", "E/H48/", "USPS", "9474855974615377335516", "2026-12-03T00:00:00Z", none.clone()),
         confirm("asof", "E/ASOF/", "UPS", "1ZEGFU8H0230244144Y", "2026-12-01T00:00:00Z", none.clone()),
+        // The current confirmation decides marketplace and category too.
+        confirm("mk1", "E/MK/", "UPS", "1Z0V46S24279398557", t0, json!({"marketplace": "CA", "category": "BOOKS"})),
+        confirm("mk2", "E/MK/", "UPS", "1Z0V46S24279398557", "2026-11-20T00:00:01Z", json!({"category": "TOYS"})),
+        // Delivered exactly at t and promised exactly at t: neither is "after".
+        confirm("dt", "E/DT/", "UPS", "1ZEGFU8H0114344428", t0, json!({"promised_delivery_at": t0})),
         // After as-of: not yet happened, so ignored.
         confirm("r3", "E/RE/", "USPS", "9200197324528898671348", "2026-12-05T00:00:01Z", none.clone()),
         r#"{"event_id":"cx3","action":"CANCEL","seller_id":"E","order_id":"W1","confirmed_at":"2026-12-06T00:00:00Z"}"#.to_string(),
@@ -785,6 +802,14 @@ fn hand_written_rule_edges() {
             "IN_TRANSIT",
             ts("2026-11-21T00:00:00Z"),
         ),
+        scan("s-dt", "UPS", "1ZEGFU8H0114344428", "DELIVERED", ts(t0)),
+        scan(
+            "s-mk",
+            "UPS",
+            "1Z0V46S24279398557",
+            "IN_TRANSIT",
+            ts("2026-11-21T00:00:00Z"),
+        ),
         scan(
             "s-asof",
             "UPS",
@@ -854,6 +879,8 @@ fn hand_written_rule_edges() {
         ("E/UNK/", "INVALID", &["CARRIER_MISMATCH"], true, &[]),
         ("E/RE/", "PENDING", &[], false, &["NO_SCAN_YET"]),
         ("E/DIG/", "EXCLUDED", &["DIGITAL"], true, &[]),
+        ("E/MK/", "VALID", &[], true, &[]),
+        ("E/DT/", "VALID", &[], true, &[]),
         ("E/EDGE14/", "INVALID", &["NO_CARRIER_SCAN"], true, &[]),
         ("E/H48/", "PENDING", &[], false, &["NO_SCAN_YET"]),
         ("E/ASOF/", "VALID", &[], false, &[]),
@@ -924,6 +951,9 @@ fn hand_written_rule_edges() {
         ("E/UNS/", "carrier", json!("PUROLATOR")),
         ("E/BAD/", "tracking_normalized", Value::Null),
         ("E/RE/", "confirmed_at", ms("2026-12-01T00:00:00Z")),
+        ("E/MK/", "marketplace", json!("US")),
+        ("E/MK/", "category", json!("TOYS")),
+        ("E/DT/", "delivered_at", ms(t0)),
     ] {
         if field(key, f).as_ref() != Some(&value) {
             problems.push(format!(
