@@ -656,6 +656,16 @@ fn hand_written_rule_edges() {
         confirm("mk2", "E/MK/", "UPS", "1Z0V46S24279398557", "2026-11-20T00:00:01Z", json!({"category": "TOYS"})),
         // Delivered exactly at t and promised exactly at t: neither is "after".
         confirm("dt", "E/DT/", "UPS", "1ZEGFU8H0114344428", t0, json!({"promised_delivery_at": t0})),
+        // Evidence of another carrier must be a physical scan inside the window, and only
+        // matters when no scan counts.
+        confirm("ow", "E/OW/", "UPS", "1Z0V46S20114344428Q", t0, none.clone()),
+        confirm("ir", "E/IR/", "UPS", "1Z0V46S20114344428R", t0, none.clone()),
+        confirm("both", "E/BOTH/", "UPS", "1Z0V46S20114344428S", t0, none.clone()),
+        // Exemption edges: $10.00 is not under $10; integrated freight is judged; rule 1 first.
+        confirm("env4", "E/ENV4/", "USPS", "9436154528870011421232Z", t0, json!({"ship_method": "LETTER", "package_value_cents": 1000})),
+        confirm("fr3", "E/FR3/", "UPS", "1Z0V46S20114344428T", t0, json!({"ship_method": "FREIGHT"})),
+        confirm("dc", "E/DC/", "", "", t0, json!({"ship_method": "DIGITAL"})),
+        r#"{"event_id":"cx4","action":"CANCEL","seller_id":"E","order_id":"DC","confirmed_at":"2026-11-21T00:00:00Z"}"#.to_string(),
         // After as-of: not yet happened, so ignored.
         confirm("r3", "E/RE/", "USPS", "9200197324528898671348", "2026-12-05T00:00:01Z", none.clone()),
         r#"{"event_id":"cx3","action":"CANCEL","seller_id":"E","order_id":"W1","confirmed_at":"2026-12-06T00:00:00Z"}"#.to_string(),
@@ -802,6 +812,48 @@ fn hand_written_rule_edges() {
             "IN_TRANSIT",
             ts("2026-11-21T00:00:00Z"),
         ),
+        scan(
+            "s-ow",
+            "FEDEX",
+            "1Z0V46S20114344428Q",
+            "IN_TRANSIT",
+            ts("2026-11-12T00:00:00Z"),
+        ),
+        scan(
+            "s-ir",
+            "FEDEX",
+            "1Z0V46S20114344428R",
+            "INFO_RECEIVED",
+            ts("2026-11-21T00:00:00Z"),
+        ),
+        scan(
+            "s-both-1",
+            "FEDEX",
+            "1Z0V46S20114344428S",
+            "IN_TRANSIT",
+            ts("2026-11-21T00:00:00Z"),
+        ),
+        scan(
+            "s-both-2",
+            "UPS",
+            "1Z0V46S20114344428S",
+            "IN_TRANSIT",
+            ts("2026-11-22T00:00:00Z"),
+        ),
+        scan(
+            "s-env4",
+            "USPS",
+            "9436154528870011421232Z",
+            "IN_TRANSIT",
+            ts("2026-11-22T00:00:00Z"),
+        ),
+        scan(
+            "s-fr3",
+            "UPS",
+            "1Z0V46S20114344428T",
+            "IN_TRANSIT",
+            ts("2026-11-22T00:00:00Z"),
+        ),
         scan("s-dt", "UPS", "1ZEGFU8H0114344428", "DELIVERED", ts(t0)),
         scan(
             "s-mk",
@@ -880,6 +932,12 @@ fn hand_written_rule_edges() {
         ("E/RE/", "PENDING", &[], false, &["NO_SCAN_YET"]),
         ("E/DIG/", "EXCLUDED", &["DIGITAL"], true, &[]),
         ("E/MK/", "VALID", &[], true, &[]),
+        ("E/OW/", "INVALID", &["NO_CARRIER_SCAN"], true, &[]),
+        ("E/IR/", "INVALID", &["NO_CARRIER_SCAN"], true, &[]),
+        ("E/BOTH/", "VALID", &[], true, &[]),
+        ("E/ENV4/", "VALID", &[], true, &[]),
+        ("E/FR3/", "VALID", &[], true, &[]),
+        ("E/DC/", "EXCLUDED", &["CANCELLED"], true, &[]),
         ("E/DT/", "VALID", &[], true, &[]),
         ("E/EDGE14/", "INVALID", &["NO_CARRIER_SCAN"], true, &[]),
         ("E/H48/", "PENDING", &[], false, &["NO_SCAN_YET"]),
