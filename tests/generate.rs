@@ -373,7 +373,7 @@ fn current_confirmations(
         );
         let newer =
             |old: &&Confirmation| (c.confirmed_at, &c.event_id) > (old.confirmed_at, &old.event_id);
-        if current.get(&key).map_or(true, newer) {
+        if current.get(&key).is_none_or(newer) {
             current.insert(key, c);
         }
     }
