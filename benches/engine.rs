@@ -15,7 +15,11 @@ fn workload() -> Vec<Event> {
     let packages = std::env::var("VTRACK_BENCH_PACKAGES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+        .unwrap_or(if std::env::args().any(|a| a == "--bench") {
+            100_000
+        } else {
+            2_000 // `cargo test --all-targets` runs each benchmark once as a smoke test
+        });
     let opts = GenerateOptions {
         packages,
         sellers: 500,

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use vtrack::carriers::CarrierRegistry;
 use vtrack::config::EngineConfig;
 use vtrack::engine::Engine;
-use vtrack::event::Event;
 use vtrack::generate::{generate, GenerateOptions};
 
 struct Counting;
@@ -43,15 +42,19 @@ fn main() {
         sellers: 500,
         ..GenerateOptions::default()
     };
-    let events: Vec<Event> = generate(&opts).collect();
-    let n = events.len();
     let carriers = Arc::new(CarrierRegistry::default_us());
     let before = LIVE.load(Ordering::Relaxed);
     let mut engine = Engine::new(EngineConfig::default(), carriers, false);
-    for e in events {
+    let mut n = 0usize;
+    let mut gen = generate(&opts);
+    let gen_baseline = LIVE.load(Ordering::Relaxed);
+    for e in gen.by_ref() {
+        n += 1;
         let _ = engine.process(e);
     }
+    drop(gen);
     let after = LIVE.load(Ordering::Relaxed);
+    let _ = gen_baseline;
     let s = engine.state_stats();
     let dedup = s.dedup_bytes as isize;
     let state = after - before - dedup;
