@@ -177,8 +177,27 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
     };
     let mut confirmations = create(&a.confirmations)?;
     let mut scans = create(&a.scans)?;
-    crate::generate::write_ndjson(&opts, &mut confirmations, &mut scans)
+    let started = std::time::Instant::now();
+    let stats = crate::generate::write_ndjson(&opts, &mut confirmations, &mut scans)
         .context("writing the generated events")?;
+    println!(
+        "wrote {} confirmations to {} and {} scans to {} ({} packages, {} orders, {} duplicates) in {:.1} s",
+        stats.confirmations,
+        a.confirmations.display(),
+        stats.scans,
+        a.scans.display(),
+        stats.packages,
+        stats.orders,
+        stats.duplicates,
+        started.elapsed().as_secs_f64()
+    );
+    println!("scenarios:");
+    for s in crate::generate::Scenario::ALL {
+        let n = stats.scenario(s);
+        if n > 0 {
+            println!("  {:<32} {n}", s.as_str());
+        }
+    }
     Ok(())
 }
 
