@@ -33,6 +33,129 @@ pub struct Config {
     pub engine: EngineConfig,
     /// Where carriers are defined.
     pub carriers: CarriersConfig,
+    /// The Kafka processor (`vtrack run`).
+    pub kafka: KafkaConfig,
+}
+
+/// Output record encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// One JSON object per message (default).
+    #[default]
+    Json,
+    /// The protobuf messages of `proto/vtrack.proto`.
+    Protobuf,
+}
+
+/// The Kafka processor's settings (`[kafka]`).
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Kafka bootstrap servers.
+    pub bootstrap_servers: String,
+    /// Consumer group id and prefix of every internal topic; instances with the same id share the work.
+    pub application_id: String,
+    /// This instance's stable id (transactional id suffix). Empty: `VTRACK_INSTANCE_ID`, else the host name.
+    pub instance_id: String,
+    /// Input topic of shipment confirmations.
+    pub confirmations_topic: String,
+    /// Input topic of carrier scans.
+    pub scans_topic: String,
+    /// Output topic of package verdicts.
+    pub verdicts_topic: String,
+    /// Output topic of seller VTR rows.
+    pub seller_vtr_topic: String,
+    /// Output topic of late confirmations.
+    pub late_confirmations_topic: String,
+    /// Output topic of bad input (original bytes, headers naming topic, partition, offset, error).
+    pub dead_letter_topic: String,
+    /// Output topic of events that arrived too late to change anything.
+    pub late_events_topic: String,
+    /// Partitions of every internal topic: the most instances that share the work. Fixed for the life of an application id.
+    pub internal_partitions: i32,
+    /// Replication factor of topics vtrack creates.
+    pub replication_factor: i32,
+    /// Create missing topics at start-up (else print what to create and stop).
+    pub create_topics: bool,
+    /// How often outputs, state changes and input offsets are committed together.
+    #[serde(deserialize_with = "duration")]
+    pub commit_interval: Millis,
+    /// Events whose time lies further ahead of the wall clock are bad input.
+    #[serde(deserialize_with = "duration")]
+    pub max_future_skew: Millis,
+    /// An input partition without events for this long advances event time at wall-clock pace ("0s" = never).
+    #[serde(deserialize_with = "duration")]
+    pub idle_source_after: Millis,
+    /// Encoding of output records.
+    pub output_format: OutputFormat,
+    /// librdkafka properties passed through to every client (e.g. `"security.protocol" = "SASL_SSL"`).
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            bootstrap_servers: "127.0.0.1:9092".into(),
+            application_id: "vtrack".into(),
+            instance_id: String::new(),
+            confirmations_topic: "shipment-confirmations".into(),
+            scans_topic: "carrier-scans".into(),
+            verdicts_topic: "tracking-verdicts".into(),
+            seller_vtr_topic: "seller-vtr".into(),
+            late_confirmations_topic: "late-confirmations".into(),
+            dead_letter_topic: "vtrack-dead-letters".into(),
+            late_events_topic: "vtrack-late-events".into(),
+            internal_partitions: 8,
+            replication_factor: 1,
+            create_topics: true,
+            commit_interval: 100,
+            max_future_skew: crate::event::DAY_MS,
+            idle_source_after: 30_000,
+            output_format: OutputFormat::Json,
+            properties: Default::default(),
+        }
+    }
+}
+
+/// Property names whose values are secrets: never printed.
+fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "secret", "jaas", "token", "key.pem", "credential"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let props: std::collections::BTreeMap<&str, &str> = self
+            .properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), if is_secret(k) { "<redacted>" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("application_id", &self.application_id)
+            .field("instance_id", &self.instance_id)
+            .field("internal_partitions", &self.internal_partitions)
+            .field("commit_interval", &self.commit_interval)
+            .field("output_format", &self.output_format)
+            .field("properties", &props)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaConfig {
+    /// The instance id: configured, else `VTRACK_INSTANCE_ID`/`HOSTNAME`, else `vtrack-0`.
+    pub fn resolved_instance_id(&self) -> String {
+        if !self.instance_id.is_empty() {
+            return self.instance_id.clone();
+        }
+        ["VTRACK_INSTANCE_ID", "HOSTNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "vtrack-0".to_string())
+    }
 }
 
 /// The rules' parameters (contract sections 4 and 5).
@@ -155,7 +278,7 @@ impl Config {
 /// Applies one `VTRACK_SECTION_KEY` variable to the matching `[section] key`, when the
 /// section is known. The value is read as TOML (number, boolean, array) or else as a string.
 fn apply_env_override(table: &mut toml::Table, name: &str, raw: &str) {
-    const SECTIONS: [&str; 2] = ["engine", "carriers"];
+    const SECTIONS: [&str; 3] = ["engine", "carriers", "kafka"];
     let Some(rest) = name.strip_prefix("VTRACK_") else {
         return;
     };
@@ -248,6 +371,18 @@ mod tests {
                 .to_string();
         assert!(e.contains("horizon"), "{e}");
         assert!(Config::from_toml_with_env("[engine]\nnope = 1\n", std::iter::empty()).is_err());
+    }
+
+    #[test]
+    fn kafka_defaults_and_secrets_stay_out_of_debug_output() {
+        let text = "[kafka]\nbootstrap_servers = \"k:9092\"\n[kafka.properties]\n\"sasl.password\" = \"hunter2\"\n\"security.protocol\" = \"SASL_SSL\"\n";
+        let c = Config::from_toml_with_env(text, std::iter::empty()).unwrap();
+        assert_eq!(c.kafka.bootstrap_servers, "k:9092");
+        assert_eq!(c.kafka.confirmations_topic, "shipment-confirmations");
+        assert_eq!(c.kafka.commit_interval, 100);
+        let shown = format!("{:?}", c.kafka);
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("SASL_SSL"), "{shown}");
     }
 
     #[test]
