@@ -13,6 +13,7 @@ pub mod demo;
 pub mod engine;
 pub mod event;
 pub mod generate;
+pub mod kafka;
 pub mod records;
 pub mod replay;
 pub mod timestamp;

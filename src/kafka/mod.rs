@@ -1,0 +1,1 @@
+//! The Kafka driver (`vtrack run`): consumer group, internal topics, transactions.
