@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::event::Millis;
 use crate::generate::GenerateOptions;
 use crate::replay::{replay, ReplayOptions};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -143,13 +143,22 @@ impl WorkloadArgs {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { .. } => {
-            bail!("`vtrack run` (the Kafka processor) is not available in this build yet")
-        }
+        Command::Run { config } => run_processor(config),
         Command::Replay(a) => run_replay(a),
         Command::Generate(a) => run_generate(a),
         Command::Demo(a) => run_demo(a),
     }
+}
+
+fn run_processor(config: Option<PathBuf>) -> Result<()> {
+    let config = Config::load(config.as_deref())?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("installing the signal handlers")?;
+    }
+    crate::kafka::processor::run(config, stop)?;
+    Ok(())
 }
 
 fn run_replay(a: ReplayArgs) -> Result<()> {

@@ -1,0 +1,435 @@
+//! `vtrack run`: the consumer-group processor.
+//!
+//! One blocking poll loop per instance (never on an async task), one consumer subscribed to
+//! the inputs and the three internal topics, one transactional producer. Every
+//! `commit_interval`, the outputs, the internal records and the consumed offsets of the
+//! interval are committed in one Kafka transaction, so a `read_committed` reader sees each
+//! result exactly once. Rebalances commit before partitions are revoked.
+
+use super::sink::Sink;
+use super::tasks::{order_key, order_record, tracking_record, Ctx, OrderTask, SellerTask, TaskError, TrackingTask};
+use super::topology::Topology;
+use super::watermark::SourceClock;
+use super::wire::{encode, OrderRecord, SellerRecord, Source, TrackingRecord};
+use crate::carriers::CarrierRegistry;
+use crate::codec::{decode_confirmation, decode_scan};
+use crate::config::Config;
+use crate::engine::intern::Interner;
+use crate::event::Millis;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tracing::{error, info, warn};
+
+/// How long a transaction call may block.
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often input partitions announce their event time.
+const ANNOUNCE_EVERY: Duration = Duration::from_millis(200);
+
+/// Errors that stop the processor.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A Kafka client call failed.
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    /// A task failed.
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    /// The configuration or the carriers file is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A topic is missing or mismatched.
+    #[error("topics: {0}")]
+    Topics(String),
+    /// A rebalance callback failed; the loop stops rather than risk duplicates.
+    #[error("rebalance: {0}")]
+    Rebalance(String),
+}
+
+/// The state of one instance: its tasks and the clocks of its input partitions.
+pub struct Worker {
+    config: Config,
+    carriers: Arc<CarrierRegistry>,
+    syms: Interner,
+    sink: Sink,
+    topo: Topology,
+    orders: BTreeMap<i32, OrderTask>,
+    tracking: BTreeMap<i32, TrackingTask>,
+    sellers: BTreeMap<i32, SellerTask>,
+    inputs: BTreeMap<Source, SourceClock>,
+    announced: BTreeMap<Source, Millis>,
+    last_announce: Instant,
+    failure: Option<String>,
+}
+
+/// Milliseconds since the epoch, from the wall clock (the driver's only clock).
+fn wall_now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+macro_rules! ctx {
+    ($w:expr) => {
+        Ctx {
+            syms: &mut $w.syms,
+            carriers: &$w.carriers,
+            sink: &$w.sink,
+            topo: &$w.topo,
+            engine: &$w.config.engine,
+            format: $w.config.kafka.output_format,
+        }
+    };
+}
+
+impl Worker {
+    /// Routes one consumed message to ingest or to its task.
+    fn handle(&mut self, topic: &str, partition: i32, offset: i64, payload: Option<&[u8]>) -> Result<(), RunError> {
+        let payload = payload.unwrap_or_default();
+        if topic == self.topo.confirmations || topic == self.topo.scans {
+            return self.ingest(topic, partition, offset, payload);
+        }
+        let mut ctx = ctx!(self);
+        let result = if topic == self.topo.order_events {
+            match self.orders.get_mut(&partition) {
+                Some(t) => t.handle(payload, &mut ctx),
+                None => Ok(()),
+            }
+        } else if topic == self.topo.tracking_events {
+            match self.tracking.get_mut(&partition) {
+                Some(t) => t.handle(payload, &mut ctx),
+                None => Ok(()),
+            }
+        } else if topic == self.topo.seller_events {
+            match self.sellers.get_mut(&partition) {
+                Some(t) => t.handle(payload, &mut ctx),
+                None => Ok(()),
+            }
+        } else {
+            Ok(())
+        };
+        match result {
+            Err(TaskError::Wire(e)) => {
+                warn!(topic, partition, offset, error = %e, "internal record skipped");
+                Ok(())
+            }
+            other => other.map_err(RunError::from),
+        }
+    }
+
+    /// Decodes and validates an input event, then sends it to its stage's internal topic.
+    fn ingest(&mut self, topic: &str, partition: i32, offset: i64, payload: &[u8]) -> Result<(), RunError> {
+        let wall = wall_now();
+        let is_scans = topic == self.topo.scans;
+        let decoded = if is_scans {
+            decode_scan(payload).map(|s| (s.scanned_at, None, Some(s)))
+        } else {
+            decode_confirmation(payload).map(|c| (c.confirmed_at, Some(c), None))
+        };
+        let (time, confirmation, scan) = match decoded {
+            Ok(d) => d,
+            Err(e) => return self.dead_letter(topic, partition, offset, payload, &e.to_string()),
+        };
+        let skew = self.config.kafka.max_future_skew;
+        if time > wall.saturating_add(skew) {
+            let why = format!(
+                "event time {} lies more than max_future_skew ahead of the wall clock",
+                crate::timestamp::format_rfc3339(time)
+            );
+            return self.dead_letter(topic, partition, offset, payload, &why);
+        }
+        let source = if is_scans { Source::Scans(partition) } else { Source::Confirmations(partition) };
+        self.inputs.entry(source).or_insert_with(|| SourceClock::new(wall)).observe(time, wall);
+        if let Some(c) = confirmation {
+            let key = order_key(&c.seller_id, &c.order_id);
+            self.sink.send(&self.topo.order_events, None, Some(key.as_bytes()), Some(&order_record(&c)), None)?;
+        }
+        if let Some(s) = scan {
+            let key = match crate::tracking_id::normalize(&s.tracking_id) {
+                crate::tracking_id::TrackingId::Normalized(id) => id.into_owned(),
+                _ => return self.dead_letter(topic, partition, offset, payload, "field `tracking_id`: not well formed"),
+            };
+            self.sink.send(&self.topo.tracking_events, None, Some(key.as_bytes()), Some(&tracking_record(&s)), None)?;
+        }
+        Ok(())
+    }
+
+    fn dead_letter(&self, topic: &str, partition: i32, offset: i64, payload: &[u8], error: &str) -> Result<(), RunError> {
+        warn!(topic, partition, offset, error, "bad input sent to the dead-letter topic");
+        let (p, o) = (partition.to_string(), offset.to_string());
+        let h = super::sink::headers(&[
+            ("vtrack.source.topic", topic),
+            ("vtrack.source.partition", &p),
+            ("vtrack.source.offset", &o),
+            ("vtrack.error", error),
+        ]);
+        self.sink.send(&self.topo.dead_letters, None, None, Some(payload), Some(h))?;
+        Ok(())
+    }
+
+    /// Announces input partitions' event time and moves every task's clock.
+    fn tick(&mut self) -> Result<(), RunError> {
+        if self.last_announce.elapsed() >= ANNOUNCE_EVERY {
+            self.last_announce = Instant::now();
+            self.announce_inputs()?;
+        }
+        let mut ctx = ctx!(self);
+        for (p, t) in self.tracking.iter_mut() {
+            if let Some(min) = t.tick(&ctx) {
+                forward(&mut self.announced, &ctx, Source::Tracking(*p), min, Target::Orders)?;
+            }
+        }
+        for (p, t) in self.orders.iter_mut() {
+            if let Some(min) = t.tick(&mut ctx)? {
+                forward(&mut self.announced, &ctx, Source::Order(*p), min, Target::Sellers)?;
+            }
+        }
+        for t in self.sellers.values_mut() {
+            t.tick(&mut ctx)?;
+        }
+        Ok(())
+    }
+
+    fn announce_inputs(&mut self) -> Result<(), RunError> {
+        let wall = wall_now();
+        let idle_after = self.config.kafka.idle_source_after;
+        let fallback = self.inputs.values().filter_map(|c| c.max_event_time).max();
+        let ctx = ctx!(self);
+        for (source, clock) in &self.inputs {
+            if let Some(t) = clock.announce(wall, idle_after, fallback) {
+                forward(&mut self.announced, &ctx, *source, t, Target::OrdersAndTracking)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits the open transaction with the consumed offsets and opens the next one.
+    fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), RunError> {
+        self.tick()?;
+        let mut offsets = TopicPartitionList::new();
+        for e in consumer.position()?.elements() {
+            if let Offset::Offset(o) = e.offset() {
+                offsets.add_partition_offset(e.topic(), e.partition(), Offset::Offset(o))?;
+            }
+        }
+        let producer = &self.sink.producer;
+        if offsets.count() > 0 {
+            let meta = consumer
+                .group_metadata()
+                .ok_or_else(|| RunError::Rebalance("no consumer group metadata".into()))?;
+            producer.send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
+        }
+        producer.commit_transaction(TXN_TIMEOUT)?;
+        producer.begin_transaction()?;
+        Ok(())
+    }
+
+    /// Takes over assigned partitions: a fresh task for each internal partition.
+    fn assign(&mut self, tpl: &TopicPartitionList) {
+        let wall = wall_now();
+        for e in tpl.elements() {
+            let p = e.partition();
+            let ctx = ctx!(self);
+            if e.topic() == self.topo.order_events {
+                self.orders.insert(p, OrderTask::new(p, &ctx));
+            } else if e.topic() == self.topo.tracking_events {
+                self.tracking.insert(p, TrackingTask::new(p, &ctx));
+            } else if e.topic() == self.topo.seller_events {
+                self.sellers.insert(p, SellerTask::new(p, &ctx));
+            } else if e.topic() == self.topo.confirmations {
+                self.inputs.insert(Source::Confirmations(p), SourceClock::new(wall));
+            } else if e.topic() == self.topo.scans {
+                self.inputs.insert(Source::Scans(p), SourceClock::new(wall));
+            }
+        }
+        info!(
+            orders = self.orders.len(),
+            tracking = self.tracking.len(),
+            sellers = self.sellers.len(),
+            inputs = self.inputs.len(),
+            "partitions assigned"
+        );
+    }
+
+    /// Gives up revoked partitions and their state.
+    fn revoke(&mut self, tpl: &TopicPartitionList) {
+        for e in tpl.elements() {
+            let p = e.partition();
+            if e.topic() == self.topo.order_events {
+                self.orders.remove(&p);
+            } else if e.topic() == self.topo.tracking_events {
+                self.tracking.remove(&p);
+            } else if e.topic() == self.topo.seller_events {
+                self.sellers.remove(&p);
+            } else if e.topic() == self.topo.confirmations {
+                self.inputs.remove(&Source::Confirmations(p));
+            } else if e.topic() == self.topo.scans {
+                self.inputs.remove(&Source::Scans(p));
+            }
+        }
+    }
+}
+
+/// Where a watermark goes.
+enum Target {
+    OrdersAndTracking,
+    Orders,
+    Sellers,
+}
+
+/// Sends a source's event time to every partition of the downstream topics, when it moved.
+fn forward(
+    announced: &mut BTreeMap<Source, Millis>,
+    ctx: &Ctx<'_>,
+    source: Source,
+    time: Millis,
+    target: Target,
+) -> Result<(), KafkaError> {
+    let last = announced.entry(source).or_insert(Millis::MIN);
+    if time <= *last {
+        return Ok(());
+    }
+    *last = time;
+    let n = ctx.topo.internal_partitions;
+    let order = encode(&OrderRecord::Watermark { source, time });
+    let tracking = encode(&TrackingRecord::Watermark { source, time });
+    let seller = encode(&SellerRecord::Watermark { source, time });
+    for p in 0..n {
+        match target {
+            Target::OrdersAndTracking => {
+                ctx.sink.send(&ctx.topo.order_events, Some(p), None, Some(&order), None)?;
+                ctx.sink.send(&ctx.topo.tracking_events, Some(p), None, Some(&tracking), None)?;
+            }
+            Target::Orders => ctx.sink.send(&ctx.topo.order_events, Some(p), None, Some(&order), None)?,
+            Target::Sellers => ctx.sink.send(&ctx.topo.seller_events, Some(p), None, Some(&seller), None)?,
+        }
+    }
+    Ok(())
+}
+
+/// The consumer's context: commits before a revocation, sets up tasks after an assignment.
+struct RebalanceContext {
+    worker: Arc<Mutex<Worker>>,
+}
+
+impl RebalanceContext {
+    fn lock(&self) -> MutexGuard<'_, Worker> {
+        self.worker.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl ClientContext for RebalanceContext {}
+
+impl ConsumerContext for RebalanceContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let mut w = self.lock();
+            if let Err(e) = w.commit(consumer) {
+                error!(error = %e, "commit before revocation failed");
+                w.failure = Some(e.to_string());
+            }
+            w.revoke(tpl);
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => self.lock().assign(tpl),
+            Rebalance::Error(e) => error!(error = %e, "rebalance error"),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}
+
+/// Runs the processor until `stop` is set, then commits and leaves the group.
+pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
+    let k = &config.kafka;
+    let instance = k.resolved_instance_id();
+    let carriers = Arc::new(config.carrier_registry()?);
+    let mut client = rdkafka::ClientConfig::new();
+    client.set("bootstrap.servers", &k.bootstrap_servers);
+    for (key, value) in &k.properties {
+        client.set(key, value);
+    }
+    let (cp, sp) = input_partitions(&client, k)?;
+    let topo = Topology::new(k, cp, sp);
+    let producer: BaseProducer = client
+        .clone()
+        .set("transactional.id", format!("{}-{}", k.application_id, instance))
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .create()?;
+    producer.init_transactions(TXN_TIMEOUT)?;
+    producer.begin_transaction()?;
+    let worker = Arc::new(Mutex::new(Worker {
+        carriers,
+        syms: Interner::default(),
+        sink: Sink { producer },
+        topo: topo.clone(),
+        orders: BTreeMap::new(),
+        tracking: BTreeMap::new(),
+        sellers: BTreeMap::new(),
+        inputs: BTreeMap::new(),
+        announced: BTreeMap::new(),
+        last_announce: Instant::now(),
+        failure: None,
+        config: config.clone(),
+    }));
+    let consumer: BaseConsumer<RebalanceContext> = client
+        .clone()
+        .set("group.id", &k.application_id)
+        .set("group.instance.id", &instance)
+        .set("isolation.level", "read_committed")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "range")
+        .create_with_context(RebalanceContext { worker: worker.clone() })?;
+    consumer.subscribe(&topo.subscriptions())?;
+    info!(instance, application_id = %k.application_id, "vtrack run started");
+    let commit_every = Duration::from_millis(k.commit_interval.max(1) as u64);
+    let mut last_commit = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(result) = consumer.poll(Duration::from_millis(20)) {
+            let msg = result?;
+            let mut w = lock(&worker);
+            w.handle(msg.topic(), msg.partition(), msg.offset(), msg.payload())?;
+        }
+        let mut w = lock(&worker);
+        if let Some(f) = w.failure.take() {
+            return Err(RunError::Rebalance(f));
+        }
+        w.sink.poll();
+        if last_commit.elapsed() >= commit_every {
+            w.commit(&consumer)?;
+            last_commit = Instant::now();
+        }
+    }
+    info!("stopping: committing the open transaction and leaving the group");
+    lock(&worker).commit(&consumer)?;
+    consumer.unsubscribe();
+    Ok(())
+}
+
+fn lock(w: &Mutex<Worker>) -> MutexGuard<'_, Worker> {
+    w.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Partition counts of the two input topics.
+fn input_partitions(client: &rdkafka::ClientConfig, k: &crate::config::KafkaConfig) -> Result<(i32, i32), RunError> {
+    let probe: BaseConsumer = client.create()?;
+    let count = |topic: &str| -> Result<i32, RunError> {
+        let md = probe.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        let n = md.topics().first().map_or(0, |t| t.partitions().len() as i32);
+        if n == 0 {
+            return Err(RunError::Topics(format!("input topic `{topic}` does not exist")));
+        }
+        Ok(n)
+    };
+    Ok((count(&k.confirmations_topic)?, count(&k.scans_topic)?))
+}

@@ -1,0 +1,381 @@
+//! The stages as Kafka tasks: partition *p* of a stage's internal topic is one task, whose
+//! state comes from that partition alone. Each task turns its input records into engine
+//! calls and the engine's outputs into records for the next topic.
+
+use super::sink::{headers, Sink};
+use super::topology::Topology;
+use super::watermark::WatermarkVector;
+use super::wire::{
+    decode, encode, OrderRecord, SellerRecord, Source, TrackingRecord, Translator, WireConfirmation,
+    WireError, WireScan,
+};
+use crate::carriers::CarrierRegistry;
+use crate::config::{EngineConfig, OutputFormat};
+use crate::engine::intern::Interner;
+use crate::engine::messages::TrackingInput;
+use crate::engine::order::{ConfirmOutcome, OrderOutput, OrderStage};
+use crate::engine::seller::{SellerStage, SellerUpdate};
+use crate::engine::tracking::{TrackingOutput, TrackingStage};
+use crate::event::{Confirmation, Millis, Scan};
+use crate::records::{LateConfirmationRecord, VerdictRecord};
+use rdkafka::error::KafkaError;
+use std::sync::Arc;
+
+/// Errors of a task.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// An internal record could not be read.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// A record could not be produced.
+    #[error("producing: {0}")]
+    Kafka(#[from] KafkaError),
+}
+
+/// What every task needs from its instance.
+pub struct Ctx<'a> {
+    /// Interned strings of this instance.
+    pub syms: &'a mut Interner,
+    /// Carriers.
+    pub carriers: &'a Arc<CarrierRegistry>,
+    /// The transactional producer.
+    pub sink: &'a Sink,
+    /// Topic names and partition counts.
+    pub topo: &'a Topology,
+    /// Rules' parameters.
+    pub engine: &'a EngineConfig,
+    /// Output encoding.
+    pub format: OutputFormat,
+}
+
+impl Ctx<'_> {
+    fn translator(&mut self) -> Translator<'_> {
+        Translator {
+            syms: self.syms,
+            carriers: self.carriers,
+        }
+    }
+
+    fn send_verdict(&self, v: &VerdictRecord) -> Result<(), KafkaError> {
+        let payload = match self.format {
+            OutputFormat::Json => serde_json::to_vec(v).unwrap_or_default(),
+            OutputFormat::Protobuf => crate::codec::verdict_to_proto(v),
+        };
+        let key = v.key();
+        self.sink.send(
+            &self.topo.verdicts,
+            None,
+            Some(key.as_bytes()),
+            Some(&payload),
+            None,
+        )
+    }
+
+    fn send_late_confirmation(&self, l: &LateConfirmationRecord) -> Result<(), KafkaError> {
+        let payload = match self.format {
+            OutputFormat::Json => serde_json::to_vec(l).unwrap_or_default(),
+            OutputFormat::Protobuf => crate::codec::late_confirmation_to_proto(l),
+        };
+        let key = l.key();
+        self.sink.send(
+            &self.topo.late_confirmations,
+            None,
+            Some(key.as_bytes()),
+            Some(&payload),
+            None,
+        )
+    }
+
+    fn send_late_event(&self, topic: &str, json: &str, reason: &str) -> Result<(), KafkaError> {
+        self.sink.send(
+            &self.topo.late_events,
+            None,
+            None,
+            Some(json.as_bytes()),
+            Some(headers(&[("vtrack.source.topic", topic), ("vtrack.late.reason", reason)])),
+        )
+    }
+
+    /// Sends the order stage's outputs on.
+    fn route_order_output(&mut self, out: OrderOutput) -> Result<(), KafkaError> {
+        for msg in &out.to_tracking {
+            let (record, key) = match msg {
+                TrackingInput::Subscribe(s) => (self.translator().subscribe_out(s), &s.tracking),
+                TrackingInput::Unsubscribe(u) => {
+                    (self.translator().unsubscribe_out(u), &u.tracking)
+                }
+                TrackingInput::Scan(_) => continue,
+            };
+            self.sink.send(
+                &self.topo.tracking_events,
+                None,
+                Some(key.as_bytes()),
+                Some(&encode(&record)),
+                None,
+            )?;
+        }
+        for d in &out.to_seller {
+            let record = self.translator().delta_out(d);
+            let key = self.syms.resolve(d.seller).to_string();
+            self.sink.send(
+                &self.topo.seller_events,
+                None,
+                Some(key.as_bytes()),
+                Some(&encode(&record)),
+                None,
+            )?;
+        }
+        for v in &out.verdicts {
+            self.send_verdict(v)?;
+        }
+        for l in &out.late_confirmations {
+            self.send_late_confirmation(l)?;
+        }
+        Ok(())
+    }
+}
+
+/// The key of an order's records on `<app>-order-events`.
+pub fn order_key(seller: &str, order: &str) -> String {
+    format!("{seller}/{order}")
+}
+
+/// Partition *p* of the order stage.
+pub struct OrderTask {
+    /// The stage.
+    pub stage: OrderStage,
+    /// Announcements of every upstream source.
+    pub clock: WatermarkVector,
+    /// Event time last applied.
+    pub now: Millis,
+    /// This task's partition.
+    pub partition: i32,
+}
+
+impl OrderTask {
+    /// An empty task.
+    pub fn new(partition: i32, ctx: &Ctx<'_>) -> Self {
+        let mut sources = ctx.topo.input_sources();
+        sources.extend((0..ctx.topo.internal_partitions).map(Source::Tracking));
+        OrderTask {
+            stage: OrderStage::new(ctx.engine.clone(), ctx.carriers.clone(), true),
+            clock: WatermarkVector::new(sources),
+            now: Millis::MIN,
+            partition,
+        }
+    }
+
+    /// Applies one record of `<app>-order-events`.
+    pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
+        let mut out = OrderOutput::default();
+        match decode::<OrderRecord>(payload)? {
+            OrderRecord::Confirmation(w) => {
+                let c = w.into_event();
+                if self.stage.confirmation(&c, ctx.syms, &mut out) == ConfirmOutcome::Late {
+                    let json = crate::codec::confirmation_to_json(&c);
+                    ctx.send_late_event(&ctx.topo.confirmations, &json, "window_closed")?;
+                }
+            }
+            OrderRecord::Facts {
+                package,
+                seq,
+                facts,
+            } => {
+                let msg = ctx.translator().facts_in(&package, seq, &facts);
+                self.stage.facts(msg, ctx.syms, &mut out);
+            }
+            OrderRecord::Watermark { source, time } => {
+                self.clock.announce(source, time);
+            }
+        }
+        ctx.route_order_output(out)?;
+        Ok(())
+    }
+
+    /// Moves event time to what every source has announced, less the allowed lateness.
+    /// Returns the raw minimum to forward to the seller stage.
+    pub fn tick(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Millis>, TaskError> {
+        let Some(min) = self.clock.min() else {
+            return Ok(None);
+        };
+        let now = min.saturating_sub(ctx.engine.allowed_lateness);
+        if now > self.now {
+            self.now = now;
+            let mut out = OrderOutput::default();
+            self.stage.advance(now, ctx.syms, &mut out);
+            ctx.route_order_output(out)?;
+        }
+        Ok(Some(min))
+    }
+}
+
+/// Partition *p* of the tracking stage.
+pub struct TrackingTask {
+    /// The stage.
+    pub stage: TrackingStage,
+    /// Announcements of every input partition.
+    pub clock: WatermarkVector,
+    /// Event time last applied.
+    pub now: Millis,
+    /// This task's partition.
+    pub partition: i32,
+}
+
+impl TrackingTask {
+    /// An empty task.
+    pub fn new(partition: i32, ctx: &Ctx<'_>) -> Self {
+        TrackingTask {
+            stage: TrackingStage::new(ctx.engine.clone()),
+            clock: WatermarkVector::new(ctx.topo.input_sources()),
+            now: Millis::MIN,
+            partition,
+        }
+    }
+
+    /// Applies one record of `<app>-tracking-events`.
+    pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
+        let mut out = TrackingOutput::default();
+        let mut late_scan: Option<Scan> = None;
+        match decode::<TrackingRecord>(payload)? {
+            TrackingRecord::Scan(w) => {
+                let Some(scan) = w.into_event() else {
+                    return Ok(());
+                };
+                let Some(msg) = ctx.translator().scan_in(&scan) else {
+                    return Ok(());
+                };
+                self.stage.handle(TrackingInput::Scan(msg), &mut out);
+                late_scan = Some(scan);
+            }
+            TrackingRecord::Subscribe {
+                package,
+                seq,
+                tracking,
+                from,
+                to,
+                accepted,
+            } => {
+                let s = ctx
+                    .translator()
+                    .subscribe_in(&package, seq, &tracking, from, to, &accepted);
+                self.stage.handle(TrackingInput::Subscribe(s), &mut out);
+            }
+            TrackingRecord::Unsubscribe { package, tracking } => {
+                let u = crate::engine::messages::Unsubscribe {
+                    package: ctx.translator().package_in(&package),
+                    tracking: tracking.into(),
+                };
+                self.stage.handle(TrackingInput::Unsubscribe(u), &mut out);
+            }
+            TrackingRecord::Watermark { source, time } => {
+                self.clock.announce(source, time);
+            }
+        }
+        if let (Some(scan), Some((_, reason))) = (late_scan, out.late.first()) {
+            let json = crate::codec::scan_to_json(&scan);
+            ctx.send_late_event(&ctx.topo.scans, &json, reason.as_str())?;
+        }
+        for f in &out.facts {
+            let record = ctx.translator().facts_out(f);
+            let key = order_key(ctx.syms.resolve(f.package.seller), &f.package.order);
+            ctx.sink.send(
+                &ctx.topo.order_events,
+                None,
+                Some(key.as_bytes()),
+                Some(&encode(&record)),
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Moves event time; returns the raw minimum to forward to the order stage, once every
+    /// record before it has been answered (it has: answers are produced as records arrive).
+    pub fn tick(&mut self, ctx: &Ctx<'_>) -> Option<Millis> {
+        let min = self.clock.min()?;
+        let now = min.saturating_sub(ctx.engine.allowed_lateness);
+        if now > self.now {
+            self.now = now;
+            self.stage.advance(now);
+        }
+        Some(min)
+    }
+}
+
+/// Partition *p* of the seller stage.
+pub struct SellerTask {
+    /// The stage.
+    pub stage: SellerStage,
+    /// Announcements of every order task.
+    pub clock: WatermarkVector,
+    /// This task's partition.
+    pub partition: i32,
+}
+
+impl SellerTask {
+    /// An empty task.
+    pub fn new(partition: i32, ctx: &Ctx<'_>) -> Self {
+        SellerTask {
+            stage: SellerStage::new(ctx.engine.clone()),
+            clock: WatermarkVector::new(
+                (0..ctx.topo.internal_partitions).map(Source::Order).collect(),
+            ),
+            partition,
+        }
+    }
+
+    /// Applies one record of `<app>-seller-events`.
+    pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
+        match decode::<SellerRecord>(payload)? {
+            SellerRecord::Delta { seller, old, new } => {
+                let d = ctx.translator().delta_in(&seller, &old, &new);
+                self.stage.apply(&d);
+            }
+            SellerRecord::Watermark { source, time } => {
+                self.clock.announce(source, time);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the seller rows that changed, as of this task's event time.
+    pub fn tick(&mut self, ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
+        let Some(min) = self.clock.min() else {
+            return Ok(());
+        };
+        let as_of = min.saturating_sub(ctx.engine.allowed_lateness);
+        for update in self.stage.take_updates(as_of, ctx.syms) {
+            match update {
+                SellerUpdate::Record(r) => {
+                    let payload = match ctx.format {
+                        OutputFormat::Json => serde_json::to_vec(&r).unwrap_or_default(),
+                        OutputFormat::Protobuf => crate::codec::seller_vtr_to_proto(&r),
+                    };
+                    let key = r.key();
+                    ctx.sink.send(
+                        &ctx.topo.seller_vtr,
+                        None,
+                        Some(key.as_bytes()),
+                        Some(&payload),
+                        None,
+                    )?;
+                }
+                SellerUpdate::Tombstone(key) => {
+                    ctx.sink
+                        .send(&ctx.topo.seller_vtr, None, Some(key.as_bytes()), None, None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Encodes a validated confirmation for `<app>-order-events`.
+pub fn order_record(c: &Confirmation) -> Vec<u8> {
+    encode(&OrderRecord::Confirmation(WireConfirmation::from_event(c)))
+}
+
+/// Encodes a validated scan for `<app>-tracking-events`.
+pub fn tracking_record(s: &Scan) -> Vec<u8> {
+    encode(&TrackingRecord::Scan(WireScan::from_event(s)))
+}

@@ -1,0 +1,81 @@
+//! Topic names and partition counts of one running application.
+
+use super::wire::Source;
+use crate::config::KafkaConfig;
+
+/// Every topic an instance reads or writes, with the partition counts it needs.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// Input: shipment confirmations.
+    pub confirmations: String,
+    /// Input: carrier scans.
+    pub scans: String,
+    /// Partitions of the confirmations topic.
+    pub confirmations_partitions: i32,
+    /// Partitions of the scans topic.
+    pub scans_partitions: i32,
+    /// Internal: the order stage's input.
+    pub order_events: String,
+    /// Internal: the tracking stage's input.
+    pub tracking_events: String,
+    /// Internal: the seller stage's input.
+    pub seller_events: String,
+    /// Partitions of every internal topic.
+    pub internal_partitions: i32,
+    /// Output: verdicts.
+    pub verdicts: String,
+    /// Output: seller VTR rows.
+    pub seller_vtr: String,
+    /// Output: late confirmations.
+    pub late_confirmations: String,
+    /// Output: bad input.
+    pub dead_letters: String,
+    /// Output: late events.
+    pub late_events: String,
+}
+
+/// The name of an internal topic: `<application_id>-<name>`.
+pub fn internal_name(app: &str, name: &str) -> String {
+    format!("{app}-{name}")
+}
+
+impl Topology {
+    /// The topology of a configuration, given the input topics' partition counts.
+    pub fn new(cfg: &KafkaConfig, confirmations_partitions: i32, scans_partitions: i32) -> Self {
+        let app = &cfg.application_id;
+        Topology {
+            confirmations: cfg.confirmations_topic.clone(),
+            scans: cfg.scans_topic.clone(),
+            confirmations_partitions,
+            scans_partitions,
+            order_events: internal_name(app, "order-events"),
+            tracking_events: internal_name(app, "tracking-events"),
+            seller_events: internal_name(app, "seller-events"),
+            internal_partitions: cfg.internal_partitions,
+            verdicts: cfg.verdicts_topic.clone(),
+            seller_vtr: cfg.seller_vtr_topic.clone(),
+            late_confirmations: cfg.late_confirmations_topic.clone(),
+            dead_letters: cfg.dead_letter_topic.clone(),
+            late_events: cfg.late_events_topic.clone(),
+        }
+    }
+
+    /// Every input partition, as watermark sources.
+    pub fn input_sources(&self) -> Vec<Source> {
+        (0..self.confirmations_partitions)
+            .map(Source::Confirmations)
+            .chain((0..self.scans_partitions).map(Source::Scans))
+            .collect()
+    }
+
+    /// The topics the consumer subscribes to.
+    pub fn subscriptions(&self) -> Vec<&str> {
+        vec![
+            &self.confirmations,
+            &self.scans,
+            &self.order_events,
+            &self.tracking_events,
+            &self.seller_events,
+        ]
+    }
+}

@@ -1,0 +1,489 @@
+//! Records on vtrack's internal topics: what the stages send each other across instances.
+//!
+//! Symbols and carrier ids are local to an instance, so on the wire every name is a string.
+//! Every record starts with a schema version byte, so a rolling upgrade can tell old records
+//! from new; the body is postcard.
+
+use crate::carriers::{CarrierRegistry, CarrierSet};
+use crate::engine::intern::Interner;
+use crate::engine::messages::{
+    FactsMsg, PackageRef, ScanFacts, ScanIn, SellerDelta, SellerSlot, Subscribe, Unsubscribe,
+};
+use crate::event::{Action, Confirmation, Millis, Scan, ScanType, ShipMethod};
+use crate::records::Status;
+use serde::{Deserialize, Serialize};
+
+/// Version of the internal record layout.
+pub const SCHEMA_VERSION: u8 = 1;
+
+/// Errors reading an internal record.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// Written by a vtrack with another record layout.
+    #[error("internal record has schema version {0}, this vtrack reads {SCHEMA_VERSION}")]
+    Version(u8),
+    /// Not a record of this layout.
+    #[error("internal record does not decode: {0}")]
+    Decode(#[from] postcard::Error),
+    /// Empty payload.
+    #[error("internal record is empty")]
+    Empty,
+}
+
+/// Who announced a watermark: an input partition, or a task of an upstream stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum Source {
+    /// Partition of the confirmations input topic.
+    Confirmations(i32),
+    /// Partition of the scans input topic.
+    Scans(i32),
+    /// Task (partition) of the tracking stage.
+    Tracking(i32),
+    /// Task (partition) of the order stage.
+    Order(i32),
+}
+
+/// A package named by strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WirePackage {
+    /// Seller id.
+    pub seller: String,
+    /// Order id.
+    pub order: String,
+    /// Package id.
+    pub package: String,
+}
+
+/// Scan facts with carriers named by code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireFacts {
+    /// Earliest counting physical scan.
+    pub first_scan: Option<Millis>,
+    /// Earliest counting delivery.
+    pub first_delivery: Option<Millis>,
+    /// Another carrier's physical scan (`Some(None)`: unknown carrier).
+    pub other_carrier: Option<Option<String>>,
+    /// Fan-out bound exceeded.
+    pub overloaded: bool,
+}
+
+/// A seller slot by strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireSlot {
+    /// Marketplace.
+    pub marketplace: String,
+    /// Category.
+    pub category: String,
+    /// Metric day.
+    pub day: i32,
+    /// Status index (`Status as u8`).
+    pub status: u8,
+}
+
+/// A shipment confirmation on the wire (the domain event, field for field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireConfirmation {
+    /// event_id.
+    pub event_id: String,
+    /// true = CANCEL.
+    pub cancel: bool,
+    /// seller_id.
+    pub seller_id: String,
+    /// order_id.
+    pub order_id: String,
+    /// package_id.
+    pub package_id: String,
+    /// marketplace.
+    pub marketplace: String,
+    /// category.
+    pub category: String,
+    /// carrier as entered.
+    pub carrier: String,
+    /// tracking_id as entered.
+    pub tracking_id: String,
+    /// ship_method as its contract name.
+    pub ship_method: String,
+    /// package_value_cents.
+    pub package_value_cents: Option<i64>,
+    /// confirmed_at.
+    pub confirmed_at: Millis,
+    /// promised_delivery_at.
+    pub promised_delivery_at: Option<Millis>,
+}
+
+/// A carrier scan on the wire (the domain event, field for field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireScan {
+    /// event_id.
+    pub event_id: String,
+    /// carrier as reported.
+    pub carrier: String,
+    /// tracking_id as reported.
+    pub tracking_id: String,
+    /// scan_type as its contract name.
+    pub scan_type: String,
+    /// scanned_at.
+    pub scanned_at: Millis,
+    /// location.
+    pub location: Option<String>,
+}
+
+/// Records of `<app>-order-events` (key: seller/order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderRecord {
+    /// A CONFIRM or CANCEL.
+    Confirmation(WireConfirmation),
+    /// The tracking stage's answer to a subscription.
+    Facts {
+        /// The package.
+        package: WirePackage,
+        /// Subscription sequence.
+        seq: u32,
+        /// The facts.
+        facts: WireFacts,
+    },
+    /// Event time announced by an upstream source.
+    Watermark {
+        /// Who.
+        source: Source,
+        /// Its event time.
+        time: Millis,
+    },
+}
+
+/// Records of `<app>-tracking-events` (key: normalised tracking ID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrackingRecord {
+    /// A carrier scan.
+    Scan(WireScan),
+    /// A package subscribes to a tracking ID.
+    Subscribe {
+        /// The package.
+        package: WirePackage,
+        /// Sequence.
+        seq: u32,
+        /// Normalised tracking ID.
+        tracking: String,
+        /// Window start.
+        from: Millis,
+        /// Window end.
+        to: Millis,
+        /// Accepted reporting carriers by code.
+        accepted: Vec<String>,
+    },
+    /// A package unsubscribes.
+    Unsubscribe {
+        /// The package.
+        package: WirePackage,
+        /// Normalised tracking ID.
+        tracking: String,
+    },
+    /// Event time announced by an upstream source.
+    Watermark {
+        /// Who.
+        source: Source,
+        /// Its event time.
+        time: Millis,
+    },
+}
+
+/// Records of `<app>-seller-events` (key: marketplace/seller... the seller id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SellerRecord {
+    /// One package's move between slots.
+    Delta {
+        /// Seller id.
+        seller: String,
+        /// Old slot.
+        old: Option<WireSlot>,
+        /// New slot.
+        new: Option<WireSlot>,
+    },
+    /// Event time announced by an order task.
+    Watermark {
+        /// Who.
+        source: Source,
+        /// Its event time.
+        time: Millis,
+    },
+}
+
+/// Encodes a record with its schema version.
+pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    let mut out = vec![SCHEMA_VERSION];
+    // Serialising these plain data types into a Vec cannot fail.
+    if let Ok(body) = postcard::to_allocvec(record) {
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+/// Decodes a record, checking its schema version.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, WireError> {
+    let (&version, body) = bytes.split_first().ok_or(WireError::Empty)?;
+    if version != SCHEMA_VERSION {
+        return Err(WireError::Version(version));
+    }
+    Ok(postcard::from_bytes(body)?)
+}
+
+impl WireConfirmation {
+    /// From the domain event.
+    pub fn from_event(c: &Confirmation) -> Self {
+        WireConfirmation {
+            event_id: c.event_id.clone(),
+            cancel: c.action == Action::Cancel,
+            seller_id: c.seller_id.clone(),
+            order_id: c.order_id.clone(),
+            package_id: c.package_id.clone(),
+            marketplace: c.marketplace.clone(),
+            category: c.category.clone(),
+            carrier: c.carrier.clone(),
+            tracking_id: c.tracking_id.clone(),
+            ship_method: c.ship_method.as_str().to_string(),
+            package_value_cents: c.package_value_cents,
+            confirmed_at: c.confirmed_at,
+            promised_delivery_at: c.promised_delivery_at,
+        }
+    }
+
+    /// To the domain event.
+    pub fn into_event(self) -> Confirmation {
+        Confirmation {
+            event_id: self.event_id,
+            action: if self.cancel {
+                Action::Cancel
+            } else {
+                Action::Confirm
+            },
+            seller_id: self.seller_id,
+            order_id: self.order_id,
+            package_id: self.package_id,
+            marketplace: self.marketplace,
+            category: self.category,
+            carrier: self.carrier,
+            tracking_id: self.tracking_id,
+            ship_method: ShipMethod::parse(&self.ship_method).unwrap_or_default(),
+            package_value_cents: self.package_value_cents,
+            confirmed_at: self.confirmed_at,
+            promised_delivery_at: self.promised_delivery_at,
+        }
+    }
+}
+
+impl WireScan {
+    /// From the domain event.
+    pub fn from_event(s: &Scan) -> Self {
+        WireScan {
+            event_id: s.event_id.clone(),
+            carrier: s.carrier.clone(),
+            tracking_id: s.tracking_id.clone(),
+            scan_type: s.scan_type.as_str().to_string(),
+            scanned_at: s.scanned_at,
+            location: s.location.clone(),
+        }
+    }
+
+    /// To the domain event (`None` when the scan type is not one this vtrack knows).
+    pub fn into_event(self) -> Option<Scan> {
+        Some(Scan {
+            scan_type: ScanType::parse(&self.scan_type)?,
+            event_id: self.event_id,
+            carrier: self.carrier,
+            tracking_id: self.tracking_id,
+            scanned_at: self.scanned_at,
+            location: self.location,
+        })
+    }
+}
+
+/// Converts between instance-local engine messages and wire records.
+pub struct Translator<'a> {
+    /// The instance's interner.
+    pub syms: &'a mut Interner,
+    /// The carrier registry.
+    pub carriers: &'a CarrierRegistry,
+}
+
+impl Translator<'_> {
+    /// A package reference on the wire.
+    pub fn package_out(&self, p: &PackageRef) -> WirePackage {
+        WirePackage {
+            seller: self.syms.resolve(p.seller).to_string(),
+            order: p.order.to_string(),
+            package: self.syms.resolve(p.package).to_string(),
+        }
+    }
+
+    /// A package reference from the wire.
+    pub fn package_in(&mut self, p: &WirePackage) -> PackageRef {
+        PackageRef {
+            seller: self.syms.intern(&p.seller),
+            order: p.order.as_str().into(),
+            package: self.syms.intern(&p.package),
+        }
+    }
+
+    fn carriers_out(&self, set: CarrierSet) -> Vec<String> {
+        self.carriers
+            .iter()
+            .filter(|(id, _)| set & crate::carriers::bit(*id) != 0)
+            .map(|(_, code)| code.to_string())
+            .collect()
+    }
+
+    fn carriers_in(&self, codes: &[String]) -> CarrierSet {
+        codes
+            .iter()
+            .filter_map(|c| self.carriers.by_code(c))
+            .fold(0, |set, id| set | crate::carriers::bit(id))
+    }
+
+    /// A subscription on the wire.
+    pub fn subscribe_out(&self, s: &Subscribe) -> TrackingRecord {
+        TrackingRecord::Subscribe {
+            package: self.package_out(&s.package),
+            seq: s.seq,
+            tracking: s.tracking.to_string(),
+            from: s.from,
+            to: s.to,
+            accepted: self.carriers_out(s.accepted),
+        }
+    }
+
+    /// A subscription from the wire.
+    pub fn subscribe_in(
+        &mut self,
+        package: &WirePackage,
+        seq: u32,
+        tracking: &str,
+        from: Millis,
+        to: Millis,
+        accepted: &[String],
+    ) -> Subscribe {
+        Subscribe {
+            package: self.package_in(package),
+            seq,
+            tracking: tracking.into(),
+            from,
+            to,
+            accepted: self.carriers_in(accepted),
+        }
+    }
+
+    /// An unsubscription on the wire.
+    pub fn unsubscribe_out(&self, u: &Unsubscribe) -> TrackingRecord {
+        TrackingRecord::Unsubscribe {
+            package: self.package_out(&u.package),
+            tracking: u.tracking.to_string(),
+        }
+    }
+
+    /// Facts on the wire.
+    pub fn facts_out(&self, f: &FactsMsg) -> OrderRecord {
+        let code = |id: u8| self.carriers.code(id).to_string();
+        OrderRecord::Facts {
+            package: self.package_out(&f.package),
+            seq: f.seq,
+            facts: WireFacts {
+                first_scan: f.facts.first_scan,
+                first_delivery: f.facts.first_delivery,
+                other_carrier: f.facts.other_carrier.map(|o| o.map(code)),
+                overloaded: f.facts.overloaded,
+            },
+        }
+    }
+
+    /// Facts from the wire.
+    pub fn facts_in(&mut self, package: &WirePackage, seq: u32, f: &WireFacts) -> FactsMsg {
+        FactsMsg {
+            package: self.package_in(package),
+            seq,
+            facts: ScanFacts {
+                first_scan: f.first_scan,
+                first_delivery: f.first_delivery,
+                other_carrier: f
+                    .other_carrier
+                    .as_ref()
+                    .map(|o| o.as_deref().and_then(|c| self.carriers.by_code(c))),
+                overloaded: f.overloaded,
+            },
+        }
+    }
+
+    /// A seller delta on the wire.
+    pub fn delta_out(&self, d: &SellerDelta) -> SellerRecord {
+        let slot = |s: &SellerSlot| WireSlot {
+            marketplace: self.syms.resolve(s.marketplace).to_string(),
+            category: self.syms.resolve(s.category).to_string(),
+            day: s.day,
+            status: s.status as u8,
+        };
+        SellerRecord::Delta {
+            seller: self.syms.resolve(d.seller).to_string(),
+            old: d.old.as_ref().map(slot),
+            new: d.new.as_ref().map(slot),
+        }
+    }
+
+    /// A seller delta from the wire.
+    pub fn delta_in(
+        &mut self,
+        seller: &str,
+        old: &Option<WireSlot>,
+        new: &Option<WireSlot>,
+    ) -> SellerDelta {
+        let mut slot = |s: &WireSlot| SellerSlot {
+            marketplace: self.syms.intern(&s.marketplace),
+            category: self.syms.intern(&s.category),
+            day: s.day,
+            status: Status::ALL
+                .get(s.status as usize)
+                .copied()
+                .unwrap_or(Status::Pending),
+        };
+        let old = old.as_ref().map(&mut slot);
+        let new = new.as_ref().map(&mut slot);
+        SellerDelta {
+            seller: self.syms.intern(seller),
+            old,
+            new,
+        }
+    }
+
+    /// A scan as the tracking stage takes it, or `None` when its tracking ID is not well formed.
+    pub fn scan_in(&self, s: &Scan) -> Option<ScanIn> {
+        match crate::tracking_id::normalize(&s.tracking_id) {
+            crate::tracking_id::TrackingId::Normalized(id) => Some(ScanIn {
+                carrier: self.carriers.resolve(&s.carrier),
+                tracking: id.into(),
+                scan_type: s.scan_type,
+                scanned_at: s.scanned_at,
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_with_version() {
+        let r = OrderRecord::Watermark {
+            source: Source::Scans(3),
+            time: 42,
+        };
+        let bytes = encode(&r);
+        assert_eq!(bytes[0], SCHEMA_VERSION);
+        assert_eq!(decode::<OrderRecord>(&bytes).unwrap(), r);
+        let mut old = bytes.clone();
+        old[0] = 99;
+        assert!(matches!(
+            decode::<OrderRecord>(&old),
+            Err(WireError::Version(99))
+        ));
+        assert!(decode::<OrderRecord>(&[]).is_err());
+    }
+}
