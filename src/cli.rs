@@ -79,14 +79,20 @@ pub struct WorkloadArgs {
     pub duplicate_rate: Option<f64>,
 }
 
-/// `vtrack generate` flags.
+/// `vtrack generate` flags: files (`--confirmations` and `--scans`), `--kafka`, or both.
 #[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("destination")
+        .required(true)
+        .multiple(true)
+        .args(["confirmations", "scans", "kafka"])
+))]
 pub struct GenerateArgs {
     /// Output NDJSON file of shipment confirmations (with --scans).
-    #[arg(long, required_unless_present = "kafka", requires = "scans")]
+    #[arg(long, requires = "scans")]
     pub confirmations: Option<PathBuf>,
     /// Output NDJSON file of carrier scans (with --confirmations).
-    #[arg(long, required_unless_present = "kafka", requires = "confirmations")]
+    #[arg(long, requires = "confirmations")]
     pub scans: Option<PathBuf>,
     /// Write the events into the configured Kafka input topics (`kafka.confirmations_topic`,
     /// `kafka.scans_topic`), creating them when missing and `kafka.create_topics` allows.

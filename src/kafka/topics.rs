@@ -520,45 +520,59 @@ pub fn ensure_topics(cfg: &KafkaConfig) -> Result<(), TopicError> {
 pub fn ensure_plan(cfg: &KafkaConfig, plan: &TopicPlan) -> Result<EnsureReport, TopicError> {
     plan.validate()?;
     let admin = Admin::new(cfg)?;
-    let existing = admin.topics()?;
+    let mut existing = admin.topics()?;
+    let unready: Vec<&str> = plan
+        .topics
+        .iter()
+        .filter(|t| {
+            existing
+                .get(&t.name)
+                .is_some_and(|s| s.error.is_some() || s.partitions == 0)
+        })
+        .map(|t| t.name.as_str())
+        .collect();
+    if !unready.is_empty() {
+        existing = admin.wait_until_ready(&unready, &[])?;
+    }
+    // Refuse on a mismatch before creating anything.
+    let mut report = EnsureReport {
+        created: Vec::new(),
+        warnings: check(&admin, plan, &existing)?,
+    };
     let missing: Vec<&TopicSpec> = plan
         .topics
         .iter()
         .filter(|t| !existing.contains_key(&t.name))
         .collect();
-    let mut report = EnsureReport::default();
-    if !missing.is_empty() {
-        if !cfg.create_topics {
-            return Err(TopicError::Missing {
-                topics: missing.iter().map(|t| t.name.clone()).collect(),
-                commands: missing
-                    .iter()
-                    .map(|t| t.create_command(&cfg.bootstrap_servers))
-                    .collect(),
-            });
-        }
-        report.created = admin.create(&missing, cfg.replication_factor)?;
+    if missing.is_empty() {
+        tracing::debug!(topics = plan.topics.len(), "every Kafka topic exists");
+        return Ok(report);
     }
-    let unready = plan.topics.iter().any(|t| {
-        existing
-            .get(&t.name)
-            .is_some_and(|s| s.error.is_some() || s.partitions == 0)
-    });
-    let topics = if report.created.is_empty() && !unready {
-        existing
-    } else {
-        admin.wait_until_ready(plan, &report.created)?
-    };
-    check(&admin, plan, &topics, report)
+    if !cfg.create_topics {
+        return Err(TopicError::Missing {
+            topics: missing.iter().map(|t| t.name.clone()).collect(),
+            commands: missing
+                .iter()
+                .map(|t| t.create_command(&cfg.bootstrap_servers))
+                .collect(),
+        });
+    }
+    report.created = admin.create(&missing, cfg.replication_factor)?;
+    let names: Vec<&str> = missing.iter().map(|t| t.name.as_str()).collect();
+    // Check the new topics too: another instance may have created some meanwhile.
+    let mut now = admin.wait_until_ready(&names, &report.created)?;
+    now.retain(|name, _| names.contains(&name.as_str()));
+    report.warnings.extend(check(&admin, plan, &now)?);
+    Ok(report)
 }
 
-/// Checks the partition counts and cleanup policies of `plan`'s topics, as found in `topics`.
+/// Checks the partition counts and cleanup policies of the topics of `plan` that `topics`
+/// lists (the others are skipped). Returns the warnings about output topics.
 fn check(
     admin: &Admin,
     plan: &TopicPlan,
     topics: &HashMap<String, TopicState>,
-    mut report: EnsureReport,
-) -> Result<EnsureReport, TopicError> {
+) -> Result<Vec<String>, TopicError> {
     let mut mismatches = Vec::new();
     for t in &plan.topics {
         let (TopicRole::Internal(_), Some(state)) = (t.role, topics.get(&t.name)) else {
@@ -575,8 +589,9 @@ fn check(
     let checked: Vec<&TopicSpec> = plan
         .topics
         .iter()
-        .filter(|t| t.role != TopicRole::Input)
+        .filter(|t| t.role != TopicRole::Input && topics.contains_key(&t.name))
         .collect();
+    let mut warnings = Vec::new();
     let policies = admin.cleanup_policies(&checked)?;
     for t in checked {
         let actual = policies.get(&t.name).cloned().unwrap_or_default();
@@ -595,7 +610,7 @@ fn check(
                     t.name, t.setting, t.cleanup_policy
                 );
                 tracing::warn!("{warning}");
-                report.warnings.push(warning);
+                warnings.push(warning);
             }
         }
     }
@@ -605,12 +620,7 @@ fn check(
             mismatches,
         });
     }
-    tracing::debug!(
-        topics = plan.topics.len(),
-        created = report.created.len(),
-        "Kafka topics checked"
-    );
-    Ok(report)
+    Ok(warnings)
 }
 
 /// A topic as the cluster metadata lists it.
@@ -740,34 +750,34 @@ impl Admin {
         Ok(created)
     }
 
-    /// Polls the metadata until every topic of `plan` is listed without error, and every
+    /// Polls the metadata until every topic of `names` is listed without error, and every
     /// partition of the topics in `created` has a leader.
     fn wait_until_ready(
         &self,
-        plan: &TopicPlan,
+        names: &[&str],
         created: &[String],
     ) -> Result<HashMap<String, TopicState>, TopicError> {
         let deadline = Instant::now() + ADMIN_TIMEOUT;
         loop {
             let topics = self.topics()?;
-            let not_ready = plan.topics.iter().find_map(|t| {
-                let reason = match topics.get(&t.name) {
+            let not_ready = names.iter().find_map(|&name| {
+                let reason = match topics.get(name) {
                     None => "not listed in the metadata".to_string(),
                     Some(TopicState { error: Some(e), .. }) => e.to_string(),
                     Some(TopicState { partitions: 0, .. }) => "listed without partitions".into(),
-                    Some(s) if s.leaderless && created.contains(&t.name) => {
+                    Some(s) if s.leaderless && created.iter().any(|c| c == name) => {
                         "a partition has no leader".into()
                     }
                     Some(_) => return None,
                 };
-                Some((&t.name, reason))
+                Some((name, reason))
             });
             let Some((topic, reason)) = not_ready else {
                 return Ok(topics);
             };
             if Instant::now() >= deadline {
                 return Err(TopicError::NotReady {
-                    topic: topic.clone(),
+                    topic: topic.to_string(),
                     seconds: ADMIN_TIMEOUT.as_secs(),
                     reason,
                 });
