@@ -219,3 +219,64 @@ fn without_create_topics_the_error_lists_what_to_create() {
     assert!(message.contains("kafka.create_topics"), "{message}");
     assert!(!message.contains(&format!("--topic {} ", cfg.confirmations_topic)));
 }
+
+/// The harness itself: topics, produce, consume (count, end, idle), config files, the binary.
+#[test]
+fn the_test_harness_round_trips_records() {
+    use kafka_support::{
+        consume_all, load_config, produce_all, produce_json, spawn_vtrack, unique_name,
+        write_config, KillOnDrop, Until,
+    };
+    use std::time::Duration;
+    let _broker = require_broker!();
+    assert_ne!(unique_name("t"), unique_name("t"));
+
+    let topic = unique_name("harness");
+    create_topic(&topic, 3);
+    assert_eq!(topic_partitions(&topic), Some(3));
+    assert_eq!(topic_config(&topic)["cleanup.policy"], "delete");
+    produce_json(&topic, "k0", r#"{"n":0}"#);
+    let records: Vec<(String, String)> = (1..20)
+        .map(|n| (format!("k{n}"), format!(r#"{{"n":{n}}}"#)))
+        .collect();
+    produce_all(&topic, &records);
+
+    let got = consume_all(&[&topic], Until::count(20));
+    assert_eq!(got.len(), 20);
+    let mut ns: Vec<i64> = got
+        .iter()
+        .map(|r| {
+            assert_eq!(r.topic, topic);
+            assert_eq!(r.key_str(), format!("k{}", r.json()["n"]));
+            assert!(r.headers.is_empty());
+            r.json()["n"].as_i64().expect("n")
+        })
+        .collect();
+    ns.sort_unstable();
+    assert_eq!(ns, (0..20).collect::<Vec<_>>());
+    assert_eq!(consume_all(&[&topic], Until::end()).len(), 20);
+    let idle = consume_all(&[&topic], Until::idle(Duration::from_millis(1500)));
+    assert_eq!(idle.len(), 20);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_config(
+        dir.path(),
+        &[
+            ("kafka.internal_partitions", "2"),
+            ("kafka.properties.client.id", "harness"),
+            ("engine.horizon", "\"5d\""),
+        ],
+    );
+    let config = load_config(&path);
+    assert_eq!(config.kafka.internal_partitions, 2);
+    assert_eq!(config.kafka.properties["client.id"], "harness");
+    assert_eq!(config.engine.horizon, 5 * 86_400_000);
+    assert!(config.kafka.application_id.starts_with("vt-"));
+    assert!(config
+        .kafka
+        .verdicts_topic
+        .starts_with(&config.kafka.application_id));
+
+    let mut child = KillOnDrop(spawn_vtrack(&["--version"]));
+    assert!(child.0.wait().expect("wait").success());
+}

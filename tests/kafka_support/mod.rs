@@ -46,12 +46,14 @@ pub fn bootstrap() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Prints (uncaptured, so it shows in every test run) that `test` was skipped.
-pub fn print_skipped(test: &str) {
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipped: no broker ({test}: set {BOOTSTRAP_VAR}, e.g. 127.0.0.1:9092; scripts/test.sh does)"
+/// Prints (uncaptured, so it shows in every test run) that the current test was skipped.
+pub fn print_skipped() {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let line = format!(
+        "skipped: no broker: {test} (set {BOOTSTRAP_VAR}, e.g. 127.0.0.1:9092; scripts/test.sh does)\n"
     );
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// The test broker's bootstrap address; without one, prints `skipped: no broker` and
@@ -61,7 +63,7 @@ macro_rules! require_broker {
         match crate::kafka_support::bootstrap() {
             Some(b) => b,
             None => {
-                crate::kafka_support::print_skipped(module_path!());
+                crate::kafka_support::print_skipped();
                 return;
             }
         }
