@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::event::Millis;
 use crate::generate::GenerateOptions;
 use crate::replay::{replay, ReplayOptions};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ pub enum Command {
     },
     /// The engine on NDJSON files, no Kafka.
     Replay(ReplayArgs),
-    /// Synthetic confirmations and scans as NDJSON files.
+    /// Synthetic confirmations and scans, as NDJSON files and/or into the Kafka input topics.
     Generate(GenerateArgs),
     /// Generate a marketplace in memory, run the engine, show the outcome.
     Demo(DemoArgs),
@@ -79,18 +79,62 @@ pub struct WorkloadArgs {
     pub duplicate_rate: Option<f64>,
 }
 
-/// `vtrack generate` flags.
+/// `vtrack generate` flags: files (`--confirmations` and `--scans`), `--kafka`, or both.
 #[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("destination")
+        .required(true)
+        .multiple(true)
+        .args(["confirmations", "scans", "kafka"])
+))]
 pub struct GenerateArgs {
-    /// Output NDJSON file of shipment confirmations.
+    /// Output NDJSON file of shipment confirmations (with --scans).
+    #[arg(long, requires = "scans")]
+    pub confirmations: Option<PathBuf>,
+    /// Output NDJSON file of carrier scans (with --confirmations).
+    #[arg(long, requires = "confirmations")]
+    pub scans: Option<PathBuf>,
+    /// Write the events into the configured Kafka input topics (`kafka.confirmations_topic`,
+    /// `kafka.scans_topic`), creating them when missing and `kafka.create_topics` allows.
     #[arg(long)]
-    pub confirmations: PathBuf,
-    /// Output NDJSON file of carrier scans.
-    #[arg(long)]
-    pub scans: PathBuf,
+    pub kafka: bool,
+    /// Configuration file, for --kafka (default: built-in defaults, broker 127.0.0.1:9092).
+    #[arg(long, env = "VTRACK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Encoding of the Kafka messages (files are always NDJSON).
+    #[arg(long, value_enum, default_value_t = MessageFormat::Json)]
+    pub format: MessageFormat,
     /// Workload shape.
     #[command(flatten)]
     pub workload: WorkloadArgs,
+}
+
+/// Encoding of generated Kafka messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    /// One JSON object per message.
+    Json,
+    /// The protobuf messages of `proto/vtrack.proto`.
+    Protobuf,
+}
+
+impl MessageFormat {
+    /// The flag value: `json` or `protobuf`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageFormat::Json => "json",
+            MessageFormat::Protobuf => "protobuf",
+        }
+    }
+}
+
+impl From<MessageFormat> for crate::codec::Format {
+    fn from(f: MessageFormat) -> crate::codec::Format {
+        match f {
+            MessageFormat::Json => crate::codec::Format::Json,
+            MessageFormat::Protobuf => crate::codec::Format::Protobuf,
+        }
+    }
 }
 
 /// `vtrack demo` flags.
@@ -179,27 +223,16 @@ fn run_replay(a: ReplayArgs) -> Result<()> {
 
 fn run_generate(a: GenerateArgs) -> Result<()> {
     let opts = a.workload.options(GenerateOptions::default());
-    let create = |p: &PathBuf| {
-        std::fs::File::create(p)
-            .map(|f| std::io::BufWriter::with_capacity(1 << 20, f))
-            .with_context(|| format!("cannot create {}", p.display()))
+    let stats = match (&a.confirmations, &a.scans) {
+        (Some(confirmations), Some(scans)) => Some(generate_files(&opts, confirmations, scans)?),
+        (None, None) if a.kafka => None,
+        _ => bail!("say where to write: --confirmations FILE --scans FILE, and/or --kafka"),
     };
-    let mut confirmations = create(&a.confirmations)?;
-    let mut scans = create(&a.scans)?;
-    let started = std::time::Instant::now();
-    let stats = crate::generate::write_ndjson(&opts, &mut confirmations, &mut scans)
-        .context("writing the generated events")?;
-    println!(
-        "wrote {} confirmations to {} and {} scans to {} ({} packages, {} orders, {} duplicates) in {:.1} s",
-        stats.confirmations,
-        a.confirmations.display(),
-        stats.scans,
-        a.scans.display(),
-        stats.packages,
-        stats.orders,
-        stats.duplicates,
-        started.elapsed().as_secs_f64()
-    );
+    let stats = if a.kafka {
+        generate_kafka(&opts, a.config.as_deref(), a.format)?
+    } else {
+        stats.context("nothing was generated")?
+    };
     println!("scenarios:");
     for s in crate::generate::Scenario::ALL {
         let n = stats.scenario(s);
@@ -208,6 +241,67 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn generate_files(
+    opts: &GenerateOptions,
+    confirmations_path: &std::path::Path,
+    scans_path: &std::path::Path,
+) -> Result<crate::generate::GenerateStats> {
+    let create = |p: &std::path::Path| {
+        std::fs::File::create(p)
+            .map(|f| std::io::BufWriter::with_capacity(1 << 20, f))
+            .with_context(|| format!("cannot create {}", p.display()))
+    };
+    let mut confirmations = create(confirmations_path)?;
+    let mut scans = create(scans_path)?;
+    let started = std::time::Instant::now();
+    let stats = crate::generate::write_ndjson(opts, &mut confirmations, &mut scans)
+        .context("writing the generated events")?;
+    println!(
+        "wrote {} confirmations to {} and {} scans to {} ({} packages, {} orders, {} duplicates) in {:.1} s",
+        stats.confirmations,
+        confirmations_path.display(),
+        stats.scans,
+        scans_path.display(),
+        stats.packages,
+        stats.orders,
+        stats.duplicates,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(stats)
+}
+
+fn generate_kafka(
+    opts: &GenerateOptions,
+    config: Option<&std::path::Path>,
+    format: MessageFormat,
+) -> Result<crate::generate::GenerateStats> {
+    let config = Config::load(config)?;
+    let kafka = &config.kafka;
+    let started = std::time::Instant::now();
+    let stats =
+        crate::kafka::produce::produce_workload(kafka, opts, format.into()).with_context(|| {
+            format!(
+                "writing the generated events to Kafka at {}",
+                kafka.bootstrap_servers
+            )
+        })?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "produced {} confirmations to topic {} and {} scans to topic {} ({} packages, {} orders, {} duplicates, {}) in {:.1} s: {:.0} events/s",
+        stats.confirmations,
+        kafka.confirmations_topic,
+        stats.scans,
+        kafka.scans_topic,
+        stats.packages,
+        stats.orders,
+        stats.duplicates,
+        format.as_str(),
+        secs,
+        stats.events() as f64 / secs.max(1e-9)
+    );
+    Ok(stats)
 }
 
 fn run_demo(a: DemoArgs) -> Result<()> {

@@ -119,11 +119,18 @@ impl Default for KafkaConfig {
 }
 
 /// Property names whose values are secrets: never printed.
-fn is_secret(key: &str) -> bool {
+pub(crate) fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["password", "secret", "jaas", "token", "key.pem", "credential"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "password",
+        "secret",
+        "jaas",
+        "token",
+        "key.pem",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 impl std::fmt::Debug for KafkaConfig {
@@ -131,7 +138,16 @@ impl std::fmt::Debug for KafkaConfig {
         let props: std::collections::BTreeMap<&str, &str> = self
             .properties
             .iter()
-            .map(|(k, v)| (k.as_str(), if is_secret(k) { "<redacted>" } else { v.as_str() }))
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    if is_secret(k) {
+                        "<redacted>"
+                    } else {
+                        v.as_str()
+                    },
+                )
+            })
             .collect();
         f.debug_struct("KafkaConfig")
             .field("bootstrap_servers", &self.bootstrap_servers)

@@ -1,7 +1,14 @@
 //! The Kafka driver (`vtrack run`): consumer group, internal topics, transactions.
-pub mod wire;
-pub mod watermark;
+//!
+//! The driver owns consumers, producers, transactions, rebalances and shutdown, and nothing
+//! of the VTR rules: those stay in [`crate::engine`].
+
+pub mod client;
+pub mod processor;
+pub mod produce;
 pub mod sink;
 pub mod tasks;
+pub mod topics;
 pub mod topology;
-pub mod processor;
+pub mod watermark;
+pub mod wire;
