@@ -407,7 +407,9 @@ impl OrderStage {
                 emit: self.emit_records,
             };
             emit_changes(&ctx, p, v, out);
-            if let Some(t) = next_deadline(&self.cfg, p, &v) {
+            // A package past its close but still waiting for its answer needs no timer: the
+            // answer's arrival re-decides it.
+            if let Some(t) = next_deadline(&self.cfg, p, &v).filter(|t| *t > self.now) {
                 next_timer = Some(next_timer.map_or(t, |n: Millis| n.min(t)));
             }
         }

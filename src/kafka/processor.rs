@@ -7,7 +7,9 @@
 //! result exactly once. Rebalances commit before partitions are revoked.
 
 use super::sink::Sink;
-use super::tasks::{order_key, order_record, tracking_record, Ctx, OrderTask, SellerTask, TaskError, TrackingTask};
+use super::tasks::{
+    order_key, order_record, tracking_record, Ctx, OrderTask, SellerTask, TaskError, TrackingTask,
+};
 use super::topology::Topology;
 use super::watermark::SourceClock;
 use super::wire::{encode, OrderRecord, SellerRecord, Source, TrackingRecord};
@@ -65,6 +67,19 @@ pub struct Worker {
     announced: BTreeMap<Source, Millis>,
     last_announce: Instant,
     failure: Option<String>,
+    stats: Stats,
+}
+
+/// What an instance did since start, logged periodically.
+#[derive(Debug, Default, Clone, Copy)]
+struct Stats {
+    input_events: u64,
+    dead_letters: u64,
+    order_records: u64,
+    tracking_records: u64,
+    seller_records: u64,
+    commits: u64,
+    commit_millis: u64,
 }
 
 /// Milliseconds since the epoch, from the wall clock (the driver's only clock).
@@ -89,23 +104,33 @@ macro_rules! ctx {
 
 impl Worker {
     /// Routes one consumed message to ingest or to its task.
-    fn handle(&mut self, topic: &str, partition: i32, offset: i64, payload: Option<&[u8]>) -> Result<(), RunError> {
+    fn handle(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        payload: Option<&[u8]>,
+    ) -> Result<(), RunError> {
         let payload = payload.unwrap_or_default();
         if topic == self.topo.confirmations || topic == self.topo.scans {
             return self.ingest(topic, partition, offset, payload);
         }
         let mut ctx = ctx!(self);
+        let stats = &mut self.stats;
         let result = if topic == self.topo.order_events {
+            stats.order_records += 1;
             match self.orders.get_mut(&partition) {
                 Some(t) => t.handle(payload, &mut ctx),
                 None => Ok(()),
             }
         } else if topic == self.topo.tracking_events {
+            stats.tracking_records += 1;
             match self.tracking.get_mut(&partition) {
                 Some(t) => t.handle(payload, &mut ctx),
                 None => Ok(()),
             }
         } else if topic == self.topo.seller_events {
+            stats.seller_records += 1;
             match self.sellers.get_mut(&partition) {
                 Some(t) => t.handle(payload, &mut ctx),
                 None => Ok(()),
@@ -123,8 +148,15 @@ impl Worker {
     }
 
     /// Decodes and validates an input event, then sends it to its stage's internal topic.
-    fn ingest(&mut self, topic: &str, partition: i32, offset: i64, payload: &[u8]) -> Result<(), RunError> {
+    fn ingest(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        payload: &[u8],
+    ) -> Result<(), RunError> {
         let wall = wall_now();
+        self.stats.input_events += 1;
         let is_scans = topic == self.topo.scans;
         let decoded = if is_scans {
             decode_scan(payload).map(|s| (s.scanned_at, None, Some(s)))
@@ -143,24 +175,68 @@ impl Worker {
             );
             return self.dead_letter(topic, partition, offset, payload, &why);
         }
-        let source = if is_scans { Source::Scans(partition) } else { Source::Confirmations(partition) };
-        self.inputs.entry(source).or_insert_with(|| SourceClock::new(wall)).observe(time, wall);
+        let source = if is_scans {
+            Source::Scans(partition)
+        } else {
+            Source::Confirmations(partition)
+        };
+        self.inputs
+            .entry(source)
+            .or_insert_with(|| SourceClock::new(wall))
+            .observe(time, wall);
         if let Some(c) = confirmation {
             let key = order_key(&c.seller_id, &c.order_id);
-            self.sink.send(&self.topo.order_events, None, Some(key.as_bytes()), Some(&order_record(&c)), None)?;
+            self.sink.send(
+                &self.topo.order_events,
+                None,
+                Some(key.as_bytes()),
+                Some(&order_record(&c)),
+                None,
+            )?;
         }
         if let Some(s) = scan {
             let key = match crate::tracking_id::normalize(&s.tracking_id) {
                 crate::tracking_id::TrackingId::Normalized(id) => id.into_owned(),
-                _ => return self.dead_letter(topic, partition, offset, payload, "field `tracking_id`: not well formed"),
+                _ => {
+                    return self.dead_letter(
+                        topic,
+                        partition,
+                        offset,
+                        payload,
+                        "field `tracking_id`: not well formed",
+                    )
+                }
             };
-            self.sink.send(&self.topo.tracking_events, None, Some(key.as_bytes()), Some(&tracking_record(&s)), None)?;
+            self.sink.send(
+                &self.topo.tracking_events,
+                None,
+                Some(key.as_bytes()),
+                Some(&tracking_record(&s)),
+                None,
+            )?;
         }
         Ok(())
     }
 
-    fn dead_letter(&self, topic: &str, partition: i32, offset: i64, payload: &[u8], error: &str) -> Result<(), RunError> {
-        warn!(topic, partition, offset, error, "bad input sent to the dead-letter topic");
+    fn dead_letter(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        payload: &[u8],
+        error: &str,
+    ) -> Result<(), RunError> {
+        self.stats.dead_letters += 1;
+        if self.stats.dead_letters <= 10 || self.stats.dead_letters.is_power_of_two() {
+            warn!(
+                topic,
+                partition,
+                offset,
+                error,
+                count = self.stats.dead_letters,
+                "bad input sent to the dead-letter topic"
+            );
+        }
         let (p, o) = (partition.to_string(), offset.to_string());
         let h = super::sink::headers(&[
             ("vtrack.source.topic", topic),
@@ -168,7 +244,8 @@ impl Worker {
             ("vtrack.source.offset", &o),
             ("vtrack.error", error),
         ]);
-        self.sink.send(&self.topo.dead_letters, None, None, Some(payload), Some(h))?;
+        self.sink
+            .send(&self.topo.dead_letters, None, None, Some(payload), Some(h))?;
         Ok(())
     }
 
@@ -181,12 +258,24 @@ impl Worker {
         let mut ctx = ctx!(self);
         for (p, t) in self.tracking.iter_mut() {
             if let Some(min) = t.tick(&ctx) {
-                forward(&mut self.announced, &ctx, Source::Tracking(*p), min, Target::Orders)?;
+                forward(
+                    &mut self.announced,
+                    &ctx,
+                    Source::Tracking(*p),
+                    min,
+                    Target::Orders,
+                )?;
             }
         }
         for (p, t) in self.orders.iter_mut() {
             if let Some(min) = t.tick(&mut ctx)? {
-                forward(&mut self.announced, &ctx, Source::Order(*p), min, Target::Sellers)?;
+                forward(
+                    &mut self.announced,
+                    &ctx,
+                    Source::Order(*p),
+                    min,
+                    Target::Sellers,
+                )?;
             }
         }
         for t in self.sellers.values_mut() {
@@ -202,7 +291,13 @@ impl Worker {
         let ctx = ctx!(self);
         for (source, clock) in &self.inputs {
             if let Some(t) = clock.announce(wall, idle_after, fallback) {
-                forward(&mut self.announced, &ctx, *source, t, Target::OrdersAndTracking)?;
+                forward(
+                    &mut self.announced,
+                    &ctx,
+                    *source,
+                    t,
+                    Target::OrdersAndTracking,
+                )?;
             }
         }
         Ok(())
@@ -210,6 +305,7 @@ impl Worker {
 
     /// Commits the open transaction with the consumed offsets and opens the next one.
     fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), RunError> {
+        let started = Instant::now();
         self.tick()?;
         let mut offsets = TopicPartitionList::new();
         for e in consumer.position()?.elements() {
@@ -226,6 +322,8 @@ impl Worker {
         }
         producer.commit_transaction(TXN_TIMEOUT)?;
         producer.begin_transaction()?;
+        self.stats.commits += 1;
+        self.stats.commit_millis += started.elapsed().as_millis() as u64;
         Ok(())
     }
 
@@ -242,7 +340,8 @@ impl Worker {
             } else if e.topic() == self.topo.seller_events {
                 self.sellers.insert(p, SellerTask::new(p, &ctx));
             } else if e.topic() == self.topo.confirmations {
-                self.inputs.insert(Source::Confirmations(p), SourceClock::new(wall));
+                self.inputs
+                    .insert(Source::Confirmations(p), SourceClock::new(wall));
             } else if e.topic() == self.topo.scans {
                 self.inputs.insert(Source::Scans(p), SourceClock::new(wall));
             }
@@ -302,11 +401,24 @@ fn forward(
     for p in 0..n {
         match target {
             Target::OrdersAndTracking => {
-                ctx.sink.send(&ctx.topo.order_events, Some(p), None, Some(&order), None)?;
-                ctx.sink.send(&ctx.topo.tracking_events, Some(p), None, Some(&tracking), None)?;
+                ctx.sink
+                    .send(&ctx.topo.order_events, Some(p), None, Some(&order), None)?;
+                ctx.sink.send(
+                    &ctx.topo.tracking_events,
+                    Some(p),
+                    None,
+                    Some(&tracking),
+                    None,
+                )?;
             }
-            Target::Orders => ctx.sink.send(&ctx.topo.order_events, Some(p), None, Some(&order), None)?,
-            Target::Sellers => ctx.sink.send(&ctx.topo.seller_events, Some(p), None, Some(&seller), None)?,
+            Target::Orders => {
+                ctx.sink
+                    .send(&ctx.topo.order_events, Some(p), None, Some(&order), None)?
+            }
+            Target::Sellers => {
+                ctx.sink
+                    .send(&ctx.topo.seller_events, Some(p), None, Some(&seller), None)?
+            }
         }
     }
     Ok(())
@@ -319,7 +431,9 @@ struct RebalanceContext {
 
 impl RebalanceContext {
     fn lock(&self) -> MutexGuard<'_, Worker> {
-        self.worker.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.worker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -351,16 +465,16 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let k = &config.kafka;
     let instance = k.resolved_instance_id();
     let carriers = Arc::new(config.carrier_registry()?);
-    let mut client = rdkafka::ClientConfig::new();
-    client.set("bootstrap.servers", &k.bootstrap_servers);
-    for (key, value) in &k.properties {
-        client.set(key, value);
-    }
+    super::topics::ensure_topics(k).map_err(|e| RunError::Topics(e.to_string()))?;
+    let client = super::client::client_config(k);
     let (cp, sp) = input_partitions(&client, k)?;
     let topo = Topology::new(k, cp, sp);
     let producer: BaseProducer = client
         .clone()
-        .set("transactional.id", format!("{}-{}", k.application_id, instance))
+        .set(
+            "transactional.id",
+            format!("{}-{}", k.application_id, instance),
+        )
         .set("enable.idempotence", "true")
         .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
@@ -379,6 +493,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         announced: BTreeMap::new(),
         last_announce: Instant::now(),
         failure: None,
+        stats: Stats::default(),
         config: config.clone(),
     }));
     let consumer: BaseConsumer<RebalanceContext> = client
@@ -389,11 +504,15 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range")
-        .create_with_context(RebalanceContext { worker: worker.clone() })?;
+        .set("fetch.wait.max.ms", "10")
+        .create_with_context(RebalanceContext {
+            worker: worker.clone(),
+        })?;
     consumer.subscribe(&topo.subscriptions())?;
     info!(instance, application_id = %k.application_id, "vtrack run started");
     let commit_every = Duration::from_millis(k.commit_interval.max(1) as u64);
     let mut last_commit = Instant::now();
+    let mut last_log = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         if let Some(result) = consumer.poll(Duration::from_millis(20)) {
             let msg = result?;
@@ -409,6 +528,10 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
             w.commit(&consumer)?;
             last_commit = Instant::now();
         }
+        if last_log.elapsed() >= Duration::from_secs(10) {
+            last_log = Instant::now();
+            info!(stats = ?w.stats, "progress");
+        }
     }
     info!("stopping: committing the open transaction and leaving the group");
     lock(&worker).commit(&consumer)?;
@@ -421,13 +544,21 @@ fn lock(w: &Mutex<Worker>) -> MutexGuard<'_, Worker> {
 }
 
 /// Partition counts of the two input topics.
-fn input_partitions(client: &rdkafka::ClientConfig, k: &crate::config::KafkaConfig) -> Result<(i32, i32), RunError> {
+fn input_partitions(
+    client: &rdkafka::ClientConfig,
+    k: &crate::config::KafkaConfig,
+) -> Result<(i32, i32), RunError> {
     let probe: BaseConsumer = client.create()?;
     let count = |topic: &str| -> Result<i32, RunError> {
         let md = probe.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-        let n = md.topics().first().map_or(0, |t| t.partitions().len() as i32);
+        let n = md
+            .topics()
+            .first()
+            .map_or(0, |t| t.partitions().len() as i32);
         if n == 0 {
-            return Err(RunError::Topics(format!("input topic `{topic}` does not exist")));
+            return Err(RunError::Topics(format!(
+                "input topic `{topic}` does not exist"
+            )));
         }
         Ok(n)
     };

@@ -6,8 +6,8 @@ use super::sink::{headers, Sink};
 use super::topology::Topology;
 use super::watermark::WatermarkVector;
 use super::wire::{
-    decode, encode, OrderRecord, SellerRecord, Source, TrackingRecord, Translator, WireConfirmation,
-    WireError, WireScan,
+    decode, encode, OrderRecord, SellerRecord, Source, TrackingRecord, Translator,
+    WireConfirmation, WireError, WireScan,
 };
 use crate::carriers::CarrierRegistry;
 use crate::config::{EngineConfig, OutputFormat};
@@ -92,7 +92,10 @@ impl Ctx<'_> {
             None,
             None,
             Some(json.as_bytes()),
-            Some(headers(&[("vtrack.source.topic", topic), ("vtrack.late.reason", reason)])),
+            Some(headers(&[
+                ("vtrack.source.topic", topic),
+                ("vtrack.late.reason", reason),
+            ])),
         )
     }
 
@@ -318,7 +321,9 @@ impl SellerTask {
         SellerTask {
             stage: SellerStage::new(ctx.engine.clone()),
             clock: WatermarkVector::new(
-                (0..ctx.topo.internal_partitions).map(Source::Order).collect(),
+                (0..ctx.topo.internal_partitions)
+                    .map(Source::Order)
+                    .collect(),
             ),
             partition,
         }

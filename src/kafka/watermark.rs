@@ -71,7 +71,10 @@ impl SourceClock {
 
     /// An event was seen at wall-clock `wall`.
     pub fn observe(&mut self, event_time: Millis, wall: Millis) {
-        self.max_event_time = Some(self.max_event_time.map_or(event_time, |m| m.max(event_time)));
+        self.max_event_time = Some(
+            self.max_event_time
+                .map_or(event_time, |m| m.max(event_time)),
+        );
         self.last_activity_wall = wall;
     }
 
@@ -79,7 +82,12 @@ impl SourceClock {
     /// from its last event; one that never had an event announces `fallback` (the greatest
     /// time of the instance's other partitions) once idle, so an empty partition does not
     /// freeze time. `idle_after = 0` turns idle advance off.
-    pub fn announce(&self, wall: Millis, idle_after: Millis, fallback: Option<Millis>) -> Option<Millis> {
+    pub fn announce(
+        &self,
+        wall: Millis,
+        idle_after: Millis,
+        fallback: Option<Millis>,
+    ) -> Option<Millis> {
         let idle_for = wall - self.last_activity_wall;
         let idle = idle_after > 0 && idle_for >= idle_after;
         match self.max_event_time {
@@ -112,7 +120,11 @@ mod tests {
     fn idle_partitions_advance_at_wall_clock_pace() {
         let mut c = SourceClock::new(0);
         assert_eq!(c.announce(10, 30, Some(7)), None);
-        assert_eq!(c.announce(40, 30, Some(7)), Some(7), "empty and idle: fallback");
+        assert_eq!(
+            c.announce(40, 30, Some(7)),
+            Some(7),
+            "empty and idle: fallback"
+        );
         c.observe(1_000, 50);
         assert_eq!(c.announce(60, 30, None), Some(1_000));
         assert_eq!(c.announce(100, 30, None), Some(1_050));

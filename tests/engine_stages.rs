@@ -1,0 +1,69 @@
+//! The stages on their own, as the Kafka driver uses them: messages between them can be
+//! late, so an answer can arrive after event time has passed a window's close.
+
+use std::sync::Arc;
+use vtrack::carriers::CarrierRegistry;
+use vtrack::config::EngineConfig;
+use vtrack::engine::intern::Interner;
+use vtrack::engine::messages::{FactsMsg, ScanFacts, TrackingInput};
+use vtrack::engine::order::{OrderOutput, OrderStage};
+use vtrack::event::{Action, Confirmation, ShipMethod, DAY_MS};
+use vtrack::records::Status;
+
+fn confirm(t: i64) -> Confirmation {
+    Confirmation {
+        event_id: "e1".into(),
+        action: Action::Confirm,
+        seller_id: "s".into(),
+        order_id: "o".into(),
+        package_id: String::new(),
+        marketplace: "US".into(),
+        category: "C".into(),
+        carrier: "UPS".into(),
+        tracking_id: "1Z999AA10123456784".into(),
+        ship_method: ShipMethod::Parcel,
+        package_value_cents: None,
+        confirmed_at: t,
+        promised_delivery_at: None,
+    }
+}
+
+#[test]
+fn a_package_waiting_for_its_answer_past_the_close_is_not_final_until_the_answer_arrives() {
+    let carriers = Arc::new(CarrierRegistry::default_us());
+    let mut stage = OrderStage::new(EngineConfig::default(), carriers, true);
+    let mut syms = Interner::default();
+    let mut out = OrderOutput::default();
+    let t = 1_000 * DAY_MS;
+    stage.confirmation(&confirm(t), &mut syms, &mut out);
+    let sub = out
+        .to_tracking
+        .iter()
+        .find_map(|m| match m {
+            TrackingInput::Subscribe(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the package subscribes to its tracking ID");
+    // Event time passes the close before the tracking stage's answer arrives: this must
+    // return (no timer loop) and must not make the verdict final.
+    let mut out = OrderOutput::default();
+    stage.advance(t + 20 * DAY_MS, &syms, &mut out);
+    assert!(out.verdicts.iter().all(|v| !v.is_final));
+    let mut out = OrderOutput::default();
+    let facts = ScanFacts {
+        first_scan: Some(t + 3_600_000),
+        ..ScanFacts::default()
+    };
+    stage.facts(
+        FactsMsg {
+            package: sub.package,
+            seq: sub.seq,
+            facts,
+        },
+        &syms,
+        &mut out,
+    );
+    let last = out.verdicts.last().expect("the answer writes a verdict");
+    assert_eq!(last.status, Status::Valid);
+    assert!(last.is_final);
+}
