@@ -11,6 +11,8 @@ pub mod intern;
 pub mod messages;
 pub mod order;
 pub mod seller;
+pub mod slab;
+pub mod text;
 pub mod tracking;
 pub mod verdict;
 
@@ -205,8 +207,8 @@ impl Engine {
 
     /// Processes one carrier scan.
     pub fn process_scan(&mut self, s: Scan) -> Result<(), EngineError> {
-        let tracking: Box<str> = match normalize(&s.tracking_id) {
-            TrackingId::Normalized(id) => id.into(),
+        let tracking: text::ShortStr = match normalize(&s.tracking_id) {
+            TrackingId::Normalized(id) => id.as_ref().into(),
             TrackingId::Blank => return Err(EngineError::BadScanTrackingId("blank")),
             TrackingId::Malformed { .. } => {
                 return Err(EngineError::BadScanTrackingId(
