@@ -352,10 +352,9 @@ fn insert_sorted(v: &mut Box<[Millis]>, t: Millis) -> bool {
     match v.binary_search(&t) {
         Ok(_) => false,
         Err(i) => {
-            let mut grown = Vec::with_capacity(v.len() + 1);
-            grown.extend_from_slice(&v[..i]);
-            grown.push(t);
-            grown.extend_from_slice(&v[i..]);
+            let mut grown = std::mem::take(v).into_vec();
+            grown.reserve_exact(1);
+            grown.insert(i, t);
             *v = grown.into_boxed_slice();
             true
         }
