@@ -11,6 +11,8 @@ pub mod intern;
 pub mod messages;
 pub mod order;
 pub mod seller;
+pub mod slab;
+pub mod text;
 pub mod tracking;
 pub mod verdict;
 
@@ -143,6 +145,9 @@ pub struct Engine {
     seller: SellerStage,
     dedup: Dedup,
     to_tracking: VecDeque<TrackingInput>,
+    /// Reused buffers for the stages' outputs (always empty between calls).
+    order_out: OrderOutput,
+    tracking_out: TrackingOutput,
     outputs: Outputs,
     counters: EngineCounters,
     now: Millis,
@@ -161,6 +166,8 @@ impl Engine {
             syms: Interner::default(),
             dedup: Dedup::default(),
             to_tracking: VecDeque::new(),
+            order_out: OrderOutput::default(),
+            tracking_out: TrackingOutput::default(),
             outputs: Outputs::default(),
             counters: EngineCounters::default(),
             now: Millis::MIN,
@@ -190,7 +197,7 @@ impl Engine {
             self.counters.duplicates += 1;
             return;
         }
-        let mut out = OrderOutput::default();
+        let mut out = std::mem::take(&mut self.order_out);
         let outcome = self.order.confirmation(&c, &mut self.syms, &mut out);
         if outcome == ConfirmOutcome::Late {
             self.counters.late_events += 1;
@@ -199,14 +206,15 @@ impl Engine {
                 reason: LateReason::WindowClosed,
             });
         }
-        self.absorb(out);
+        self.absorb(&mut out);
+        self.order_out = out;
         self.drain();
     }
 
     /// Processes one carrier scan.
     pub fn process_scan(&mut self, s: Scan) -> Result<(), EngineError> {
-        let tracking: Box<str> = match normalize(&s.tracking_id) {
-            TrackingId::Normalized(id) => id.into(),
+        let tracking: text::ShortStr = match normalize(&s.tracking_id) {
+            TrackingId::Normalized(id) => id.as_ref().into(),
             TrackingId::Blank => return Err(EngineError::BadScanTrackingId("blank")),
             TrackingId::Malformed { .. } => {
                 return Err(EngineError::BadScanTrackingId(
@@ -225,7 +233,7 @@ impl Engine {
             scan_type: s.scan_type,
             scanned_at: s.scanned_at,
         };
-        let mut out = TrackingOutput::default();
+        let mut out = std::mem::take(&mut self.tracking_out);
         self.tracking.handle(TrackingInput::Scan(msg), &mut out);
         if let Some((_, reason)) = out.late.pop() {
             self.counters.late_events += 1;
@@ -234,7 +242,8 @@ impl Engine {
                 reason,
             });
         }
-        self.absorb_tracking(out);
+        self.absorb_tracking(&mut out);
+        self.tracking_out = out;
         self.drain();
         Ok(())
     }
@@ -246,9 +255,10 @@ impl Engine {
         }
         self.now = now;
         self.tracking.advance(now);
-        let mut out = OrderOutput::default();
+        let mut out = std::mem::take(&mut self.order_out);
         self.order.advance(now, &self.syms, &mut out);
-        self.absorb(out);
+        self.absorb(&mut out);
+        self.order_out = out;
         self.drain();
     }
 
@@ -260,34 +270,38 @@ impl Engine {
             .expire_before(utc_day(self.now.saturating_sub(retention)));
     }
 
-    fn absorb(&mut self, out: OrderOutput) {
-        self.to_tracking.extend(out.to_tracking);
-        for d in &out.to_seller {
-            self.seller.apply(d);
+    /// Hands the order stage's output on, leaving `out` empty (its buffers are reused).
+    fn absorb(&mut self, out: &mut OrderOutput) {
+        self.to_tracking.extend(out.to_tracking.drain(..));
+        for d in out.to_seller.drain(..) {
+            self.seller.apply(&d);
         }
-        self.outputs.verdicts.extend(out.verdicts);
+        self.outputs.verdicts.append(&mut out.verdicts);
         self.outputs
             .late_confirmations
-            .extend(out.late_confirmations);
+            .append(&mut out.late_confirmations);
     }
 
-    /// Hands the tracking stage's answers to the order stage. Only scans can be late, and
-    /// `process_scan` reports those itself.
-    fn absorb_tracking(&mut self, out: TrackingOutput) {
-        let mut order_out = OrderOutput::default();
-        for f in out.facts {
+    /// Hands the tracking stage's answers to the order stage, leaving `out` empty. Only scans
+    /// can be late, and `process_scan` reports those itself.
+    fn absorb_tracking(&mut self, out: &mut TrackingOutput) {
+        let mut order_out = std::mem::take(&mut self.order_out);
+        for f in out.facts.drain(..) {
             self.order.facts(f, &self.syms, &mut order_out);
         }
-        self.absorb(order_out);
+        out.late.clear();
+        self.absorb(&mut order_out);
+        self.order_out = order_out;
     }
 
     /// Runs the stages until no message is in flight.
     fn drain(&mut self) {
+        let mut out = std::mem::take(&mut self.tracking_out);
         while let Some(msg) = self.to_tracking.pop_front() {
-            let mut out = TrackingOutput::default();
             self.tracking.handle(msg, &mut out);
-            self.absorb_tracking(out);
+            self.absorb_tracking(&mut out);
         }
+        self.tracking_out = out;
     }
 
     /// Records written since the last call (streaming mode).

@@ -4,97 +4,60 @@
 use super::explain;
 use super::intern::{Interner, Sym};
 use super::messages::{
-    FactsMsg, PackageRef, ScanFacts, SellerDelta, SellerSlot, Subscribe, TrackingInput, Unsubscribe,
+    FactsMsg, PackageRef, PackedFacts, ScanFacts, SellerDelta, SellerSlot, Subscribe,
+    TrackingInput, Unsubscribe,
 };
+use super::slab::Slab;
+use super::text::{EventId, OptMillis, ShortStr};
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
-use super::FastMap;
 use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet};
 use crate::config::EngineConfig;
 use crate::event::{utc_day, Action, Confirmation, Millis};
 use crate::records::{LateConfirmationRecord, Status, VerdictRecord};
 use crate::tracking_id::{normalize, TrackingId};
-use hashbrown::Equivalent;
+use hashbrown::HashTable;
 use smallvec::SmallVec;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// Key of an order: interned seller and order id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct OrderKey {
-    seller: Sym,
-    order: Box<str>,
-}
+/// Index of an order in the stage's arena.
+type OrderIdx = u32;
 
-/// A borrowed [`OrderKey`] for look-ups without allocating.
-#[derive(Hash)]
-struct OrderKeyRef<'a> {
-    seller: Sym,
-    order: &'a str,
-}
-
-impl From<&OrderKeyRef<'_>> for OrderKey {
-    fn from(k: &OrderKeyRef<'_>) -> OrderKey {
-        OrderKey {
-            seller: k.seller,
-            order: k.order.into(),
-        }
-    }
-}
-
-impl Equivalent<OrderKey> for OrderKeyRef<'_> {
-    fn equivalent(&self, key: &OrderKey) -> bool {
-        self.seller == key.seller && self.order == &*key.order
-    }
-}
-
-/// The strings of a current confirmation that are only needed for output and tie-breaks,
-/// packed into one allocation: event id, carrier as entered, tracking ID as entered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Texts {
-    buf: Box<str>,
-    event_id_end: u32,
-    carrier_end: u32,
-}
-
-impl Texts {
-    fn new(event_id: &str, carrier: &str, tracking: &str) -> Texts {
-        let buf = [event_id, carrier, tracking].concat().into_boxed_str();
-        Texts {
-            buf,
-            event_id_end: event_id.len() as u32,
-            carrier_end: (event_id.len() + carrier.len()) as u32,
-        }
-    }
-    fn event_id(&self) -> &str {
-        &self.buf[..self.event_id_end as usize]
-    }
-    fn carrier(&self) -> &str {
-        &self.buf[self.event_id_end as usize..self.carrier_end as usize]
-    }
-    fn tracking(&self) -> &str {
-        &self.buf[self.carrier_end as usize..]
-    }
-}
-
-/// A package's current confirmation, reduced to what the rules and outputs need.
+/// A package's current confirmation, reduced to what the rules and outputs need. The
+/// carrier as entered is interned (sellers spell a handful of carriers in a handful of ways).
 #[derive(Debug, Clone)]
 struct Current {
-    texts: Texts,
     confirmed_at: Millis,
-    promised_delivery_at: Option<Millis>,
+    promised_delivery_at: OptMillis,
+    detected: CarrierSet,
+    /// Only for the tie-break between confirmations of the same time.
+    event_id: EventId,
+    /// The tracking ID as entered.
+    tracking: ShortStr,
+    carrier_entered: Sym,
     marketplace: Sym,
     category: Sym,
     carrier: Option<CarrierId>,
     precheck: Precheck,
-    detected: CarrierSet,
+}
+
+impl Current {
+    /// True when confirmation `c` is newer than this one: greater `(confirmed_at, event_id)`.
+    fn older_than(&self, c: &Confirmation) -> bool {
+        match c.confirmed_at.cmp(&self.confirmed_at) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => self.event_id.less_than(&c.event_id),
+        }
+    }
 }
 
 /// The tracking stage subscription a package needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Wanted {
-    tracking: Box<str>,
+    tracking: ShortStr,
     from: Millis,
     to: Millis,
     accepted: CarrierSet,
@@ -109,7 +72,7 @@ struct Package {
     seq: u32,
     /// The package holds the answer for its current subscription (or needs none).
     answered: bool,
-    facts: ScanFacts,
+    facts: PackedFacts,
     /// What was last written: content fingerprint and revision.
     fingerprint: u64,
     revision: u32,
@@ -128,15 +91,47 @@ impl Package {
     fn cancelled(&self, order_cancelled: bool) -> bool {
         order_cancelled && !self.final_before_cancel
     }
+
+    /// The scan facts, unpacked.
+    fn facts(&self) -> ScanFacts {
+        self.facts.into()
+    }
 }
 
-/// One order: its cancellation and its packages.
-#[derive(Debug, Clone, Default)]
+/// One order: its key, its cancellation and its packages.
+#[derive(Debug, Clone)]
 struct Order {
-    cancelled_at: Option<Millis>,
+    seller: Sym,
+    /// A CANCEL arrived for the order.
+    cancelled: bool,
     /// The time of this order's pending timer, if one is scheduled.
-    timer: Option<Millis>,
+    timer: OptMillis,
+    id: ShortStr,
     packages: SmallVec<[Package; 1]>,
+}
+
+impl Order {
+    /// Orders sort by seller symbol, then order id.
+    fn key_cmp(&self, other: &Order) -> std::cmp::Ordering {
+        (self.seller, self.id.as_bytes()).cmp(&(other.seller, other.id.as_bytes()))
+    }
+
+    /// The name of one of its packages for the other stages.
+    fn package_ref(&self, package: Sym) -> PackageRef {
+        PackageRef {
+            seller: self.seller,
+            order: self.id.clone(),
+            package,
+        }
+    }
+}
+
+/// The hash of an order key.
+fn order_hash(seller: Sym, order: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_u32(seller);
+    h.write(order);
+    h.finish()
 }
 
 /// What processing produced, for the other stages and the outputs.
@@ -163,12 +158,17 @@ pub enum ConfirmOutcome {
     Late,
 }
 
-/// The order stage's state for all orders of one task.
+/// The order stage's state for all orders of one task. Orders live in an arena and are
+/// found through a hash index of their `u32` positions, so the key is stored once and
+/// timers name an order by its position.
 pub struct OrderStage {
     cfg: EngineConfig,
     carriers: Arc<CarrierRegistry>,
-    orders: FastMap<OrderKey, Order>,
-    timers: BinaryHeap<Reverse<(Millis, OrderKey)>>,
+    orders: Slab<Order>,
+    index: HashTable<OrderIdx>,
+    timers: BinaryHeap<Reverse<(Millis, OrderIdx)>>,
+    /// Scratch list of the orders whose timers fire at one time.
+    due: Vec<OrderIdx>,
     now: Millis,
     emit_records: bool,
 }
@@ -179,11 +179,44 @@ impl OrderStage {
         OrderStage {
             cfg,
             carriers,
-            orders: FastMap::default(),
+            orders: Slab::default(),
+            index: HashTable::new(),
             timers: BinaryHeap::new(),
+            due: Vec::new(),
             now: Millis::MIN,
             emit_records,
         }
+    }
+
+    /// The position of an order, if held.
+    fn find(&self, seller: Sym, order: &str) -> Option<OrderIdx> {
+        let hash = order_hash(seller, order.as_bytes());
+        let orders = &self.orders;
+        self.index
+            .find(hash, |&i| {
+                orders[i].seller == seller && orders[i].id.as_bytes() == order.as_bytes()
+            })
+            .copied()
+    }
+
+    /// The position of an order, adding it (empty, not cancelled) when new.
+    fn find_or_insert(&mut self, seller: Sym, order: &str) -> OrderIdx {
+        if let Some(i) = self.find(seller, order) {
+            return i;
+        }
+        let i = self.orders.push(Order {
+            seller,
+            cancelled: false,
+            timer: OptMillis::NONE,
+            id: order.into(),
+            packages: SmallVec::new(),
+        });
+        let orders = &self.orders;
+        self.index
+            .insert_unique(order_hash(seller, order.as_bytes()), i, |&j| {
+                order_hash(orders[j].seller, orders[j].id.as_bytes())
+            });
+        i
     }
 
     /// Applies a CONFIRM or CANCEL.
@@ -207,37 +240,27 @@ impl OrderStage {
         syms: &Interner,
         out: &mut OrderOutput,
     ) -> ConfirmOutcome {
-        let key = OrderKeyRef {
-            seller,
-            order: &c.order_id,
-        };
-        let order = self.orders.entry_ref(&key).or_default();
-        if order.cancelled_at.is_some() {
+        let idx = self.find_or_insert(seller, &c.order_id);
+        let order = &mut self.orders[idx];
+        if order.cancelled {
             return ConfirmOutcome::NoChange;
         }
         // The cancellation is kept whatever its timing: it applies to open packages and to
         // every package confirmed (or reopened) later, never to verdicts already final.
-        order.cancelled_at = Some(c.confirmed_at);
+        order.cancelled = true;
         let is_final = |p: &Package| p.verdict.is_some_and(|v| v.is_final);
         let all_final = !order.packages.is_empty() && order.packages.iter().all(is_final);
-        let order_key = OrderKey {
-            seller,
-            order: c.order_id.as_str().into(),
-        };
-        for p in order.packages.iter_mut() {
+        for i in 0..order.packages.len() {
+            let p = &order.packages[i];
             if is_final(p) {
-                p.final_before_cancel = true;
+                order.packages[i].final_before_cancel = true;
                 continue;
             }
             let old = wanted(&self.cfg, &self.carriers, false, &p.current);
-            let pref = PackageRef {
-                seller,
-                order: order_key.order.clone(),
-                package: p.package,
-            };
-            resubscribe(p, pref, old, None, out);
+            let pref = order.package_ref(p.package);
+            resubscribe(&mut order.packages[i], pref, old, None, out);
         }
-        self.reevaluate_order(&order_key, syms, out);
+        self.reevaluate_order(idx, syms, out);
         if all_final {
             ConfirmOutcome::Late
         } else {
@@ -253,44 +276,27 @@ impl OrderStage {
         out: &mut OrderOutput,
     ) -> ConfirmOutcome {
         let package = syms.intern(&c.package_id);
-        let key = OrderKeyRef {
-            seller,
-            order: &c.order_id,
-        };
         let closes_at = c.confirmed_at.saturating_add(self.cfg.horizon);
         let arrives_closed = self.now >= closes_at;
-        let order = match self.orders.get_mut(&key) {
-            Some(o) => o,
+        let idx = match self.find(seller, &c.order_id) {
+            Some(i) => i,
             None if arrives_closed => return ConfirmOutcome::Late,
-            None => self.orders.entry_ref(&key).or_default(),
+            None => self.find_or_insert(seller, &c.order_id),
         };
-        match order.packages.iter().position(|p| p.package == package) {
-            Some(i) => {
-                let cur = &order.packages[i].current;
-                let newer = (c.confirmed_at, c.event_id.as_bytes())
-                    > (cur.confirmed_at, cur.texts.event_id().as_bytes());
-                if !newer {
-                    return ConfirmOutcome::NoChange;
-                }
-                if arrives_closed {
-                    return ConfirmOutcome::Late;
-                }
-            }
-            None if arrives_closed => return ConfirmOutcome::Late,
-            None => {}
+        let order = &self.orders[idx];
+        let existing = order.packages.iter().position(|p| p.package == package);
+        match existing {
+            Some(i) if !order.packages[i].current.older_than(c) => return ConfirmOutcome::NoChange,
+            _ if arrives_closed => return ConfirmOutcome::Late,
+            _ => {}
         }
         let current = current_of(c, &self.carriers, syms);
-        let order_key = OrderKey {
-            seller,
-            order: c.order_id.as_str().into(),
-        };
-        let order = self.orders.get_mut(&key).expect("order exists");
-        let cancelled = order.cancelled_at.is_some();
-        let old_wanted;
-        let idx = match order.packages.iter().position(|p| p.package == package) {
+        let order = &mut self.orders[idx];
+        let cancelled = order.cancelled;
+        let (i, old_wanted) = match existing {
             Some(i) => {
                 let p = &mut order.packages[i];
-                old_wanted = wanted(
+                let old = wanted(
                     &self.cfg,
                     &self.carriers,
                     p.cancelled(cancelled),
@@ -298,51 +304,27 @@ impl OrderStage {
                 );
                 p.current = current;
                 p.final_before_cancel = false;
-                i
+                (i, old)
             }
             None => {
-                old_wanted = None;
-                order.packages.push(Package {
-                    package,
-                    current,
-                    seq: 0,
-                    answered: true,
-                    facts: ScanFacts::default(),
-                    fingerprint: 0,
-                    revision: 0,
-                    slot: None,
-                    verdict: None,
-                    late_confirmation_sent: false,
-                    final_before_cancel: false,
-                });
-                order.packages.len() - 1
+                order.packages.push(new_package(package, current));
+                (order.packages.len() - 1, None)
             }
         };
-        let pref = PackageRef {
-            seller,
-            order: order_key.order.clone(),
-            package,
-        };
-        let new_wanted = wanted(
-            &self.cfg,
-            &self.carriers,
-            cancelled,
-            &order.packages[idx].current,
-        );
-        resubscribe(&mut order.packages[idx], pref, old_wanted, new_wanted, out);
-        self.reevaluate_order(&order_key, syms, out);
+        let pref = order.package_ref(package);
+        let p = &mut order.packages[i];
+        let new_wanted = wanted(&self.cfg, &self.carriers, cancelled, &p.current);
+        resubscribe(p, pref, old_wanted, new_wanted, out);
+        self.reevaluate_order(idx, syms, out);
         ConfirmOutcome::Applied
     }
 
     /// Applies the tracking stage's answer for a subscription.
     pub fn facts(&mut self, msg: FactsMsg, syms: &Interner, out: &mut OrderOutput) {
-        let key = OrderKeyRef {
-            seller: msg.package.seller,
-            order: &msg.package.order,
-        };
-        let Some(order) = self.orders.get_mut(&key) else {
+        let Some(idx) = self.find(msg.package.seller, &msg.package.order) else {
             return;
         };
+        let order = &mut self.orders[idx];
         let Some(p) = order
             .packages
             .iter_mut()
@@ -353,70 +335,72 @@ impl OrderStage {
         if p.seq != msg.seq || p.verdict.is_some_and(|v| v.is_final) {
             return;
         }
-        let merged = p.facts.merge(msg.facts);
+        let merged = PackedFacts::from(p.facts().merge(msg.facts));
         if merged == p.facts && p.answered {
             return;
         }
         p.facts = merged;
         p.answered = true;
-        let order_key = OrderKey {
-            seller: msg.package.seller,
-            order: msg.package.order,
-        };
-        self.reevaluate_order(&order_key, syms, out);
+        self.reevaluate_order(idx, syms, out);
     }
 
-    /// Moves event time to `now`: windows close and warnings appear.
+    /// Moves event time to `now`: windows close and warnings appear. Orders whose timers
+    /// fire at the same time are re-decided in key order.
     pub fn advance(&mut self, now: Millis, syms: &Interner, out: &mut OrderOutput) {
         if now <= self.now {
             return;
         }
         self.now = now;
-        while let Some(Reverse((at, _))) = self.timers.peek() {
-            if *at > now {
+        while let Some(&Reverse((at, _))) = self.timers.peek() {
+            if at > now {
                 break;
             }
-            let Some(Reverse((at, key))) = self.timers.pop() else {
-                break;
-            };
-            let Some(order) = self.orders.get_mut(&key) else {
-                continue;
-            };
-            if order.timer != Some(at) {
-                continue;
+            let mut due = std::mem::take(&mut self.due);
+            while self.timers.peek().is_some_and(|t| t.0 .0 == at) {
+                let Some(Reverse((_, idx))) = self.timers.pop() else {
+                    break;
+                };
+                due.push(idx);
             }
-            order.timer = None;
-            self.reevaluate_order(&key, syms, out);
+            due.sort_unstable_by(|&a, &b| self.orders[a].key_cmp(&self.orders[b]));
+            due.dedup();
+            for &idx in &due {
+                let order = &mut self.orders[idx];
+                if order.timer != OptMillis::new(Some(at)) {
+                    continue;
+                }
+                order.timer = OptMillis::NONE;
+                self.reevaluate_order(idx, syms, out);
+            }
+            due.clear();
+            self.due = due;
         }
     }
 
     /// Re-decides every package of an order, writes what changed, and sets its next timer.
-    fn reevaluate_order(&mut self, key: &OrderKey, syms: &Interner, out: &mut OrderOutput) {
-        let Some(order) = self.orders.get_mut(key) else {
-            return;
-        };
-        let cancelled = order.cancelled_at.is_some();
+    fn reevaluate_order(&mut self, idx: OrderIdx, syms: &Interner, out: &mut OrderOutput) {
+        let order = &mut self.orders[idx];
         let mut next_timer: Option<Millis> = None;
-        for p in order.packages.iter_mut() {
-            let v = verdict_of(&self.cfg, p.cancelled(cancelled), p, self.now);
-            let ctx = EmitCtx {
-                cfg: &self.cfg,
-                carriers: &self.carriers,
-                syms,
-                key,
-                emit: self.emit_records,
-            };
-            emit_changes(&ctx, p, v, out);
+        for i in 0..order.packages.len() {
+            let p = &order.packages[i];
+            let v = verdict_of(&self.cfg, p.cancelled(order.cancelled), p, self.now);
             // A package past its close but still waiting for its answer needs no timer: the
             // answer's arrival re-decides it.
             if let Some(t) = next_deadline(&self.cfg, p, &v).filter(|t| *t > self.now) {
                 next_timer = Some(next_timer.map_or(t, |n: Millis| n.min(t)));
             }
+            let ctx = EmitCtx {
+                cfg: &self.cfg,
+                carriers: &self.carriers,
+                syms,
+                emit: self.emit_records,
+            };
+            emit_changes(&ctx, order, i, v, out);
         }
         if let Some(t) = next_timer {
-            if order.timer.is_none_or(|scheduled| t < scheduled) {
-                order.timer = Some(t);
-                self.timers.push(Reverse((t, key.clone())));
+            if order.timer.get().is_none_or(|scheduled| t < scheduled) {
+                order.timer = OptMillis::new(Some(t));
+                self.timers.push(Reverse((t, idx)));
             }
         }
     }
@@ -424,10 +408,10 @@ impl OrderStage {
     /// The latest verdict of every package, as records, sorted by package key.
     pub fn verdict_records(&self, syms: &Interner) -> Vec<VerdictRecord> {
         let mut records = Vec::new();
-        for (key, order) in &self.orders {
+        for order in self.orders.iter() {
             for p in &order.packages {
                 if let Some(v) = p.verdict {
-                    records.push(build_record(&self.carriers, syms, key, p, &v, &self.cfg));
+                    records.push(build_record(&self.carriers, syms, order, p, &v, &self.cfg));
                 }
             }
         }
@@ -451,35 +435,48 @@ impl OrderStage {
 
     /// Number of packages held.
     pub fn package_count(&self) -> usize {
-        self.orders.values().map(|o| o.packages.len()).sum()
+        self.orders.iter().map(|o| o.packages.len()).sum()
     }
 
-    /// Approximate bytes of state held (table, keys, packages, texts, timers).
+    /// Approximate bytes of state held (arena, index, spilled packages, long strings, timers).
     pub fn state_bytes(&self) -> usize {
-        let table = self.orders.capacity() * (std::mem::size_of::<(OrderKey, Order)>() + 1);
+        let index = self.index.allocation_size();
         let heap: usize = self
             .orders
             .iter()
-            .map(|(k, o)| {
-                k.order.len()
-                    + if o.packages.spilled() {
-                        o.packages.capacity() * std::mem::size_of::<Package>()
-                    } else {
-                        0
-                    }
-                    + o.packages
-                        .iter()
-                        .map(|p| p.current.texts.buf.len())
-                        .sum::<usize>()
+            .map(|o| {
+                let spilled = if o.packages.spilled() {
+                    o.packages.capacity() * std::mem::size_of::<Package>()
+                } else {
+                    0
+                };
+                let strings: usize = o
+                    .packages
+                    .iter()
+                    .map(|p| p.current.event_id.heap_bytes() + p.current.tracking.heap_bytes())
+                    .sum();
+                o.id.heap_bytes() + spilled + strings
             })
             .sum();
-        let timers = self.timers.len() * std::mem::size_of::<Reverse<(Millis, OrderKey)>>()
-            + self
-                .timers
-                .iter()
-                .map(|Reverse((_, k))| k.order.len())
-                .sum::<usize>();
-        table + heap + timers
+        let timers = self.timers.capacity() * std::mem::size_of::<Reverse<(Millis, OrderIdx)>>();
+        self.orders.allocated_bytes() + index + heap + timers
+    }
+}
+
+/// A package's state when it is first confirmed.
+fn new_package(package: Sym, current: Current) -> Package {
+    Package {
+        package,
+        current,
+        seq: 0,
+        answered: true,
+        facts: PackedFacts::default(),
+        fingerprint: 0,
+        revision: 0,
+        slot: None,
+        verdict: None,
+        late_confirmation_sent: false,
+        final_before_cancel: false,
     }
 }
 
@@ -501,14 +498,16 @@ fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner)
         _ => 0,
     };
     Current {
-        texts: Texts::new(&c.event_id, &c.carrier, &c.tracking_id),
         confirmed_at: c.confirmed_at,
-        promised_delivery_at: c.promised_delivery_at,
+        promised_delivery_at: OptMillis::new(c.promised_delivery_at),
+        detected,
+        event_id: EventId::new(&c.event_id),
+        tracking: c.tracking_id.as_str().into(),
+        carrier_entered: syms.intern(&c.carrier),
         marketplace: syms.intern(&c.marketplace),
         category: syms.intern(&c.category),
         carrier,
         precheck: pre,
-        detected,
     }
 }
 
@@ -522,12 +521,12 @@ fn wanted(
     if cancelled || !matches!(cur.precheck, Precheck::Join { .. }) {
         return None;
     }
-    let TrackingId::Normalized(id) = normalize(cur.texts.tracking()) else {
+    let TrackingId::Normalized(id) = normalize(&cur.tracking) else {
         return None;
     };
     let carrier = cur.carrier?;
     Some(Wanted {
-        tracking: id.into(),
+        tracking: id.as_ref().into(),
         from: cur.confirmed_at.saturating_sub(cfg.lookback),
         to: cur.confirmed_at.saturating_add(cfg.horizon),
         accepted: carriers.accepted_reporters(carrier),
@@ -554,7 +553,7 @@ fn resubscribe(
                 }));
         }
     }
-    p.facts = ScanFacts::default();
+    p.facts = PackedFacts::default();
     p.seq += 1;
     p.answered = new.is_none();
     if let Some(n) = new {
@@ -576,8 +575,8 @@ fn verdict_of(cfg: &EngineConfig, cancelled: bool, p: &Package, now: Millis) -> 
     };
     let join = JoinInput {
         t: p.current.confirmed_at,
-        promised_delivery_at: p.current.promised_delivery_at,
-        facts: p.facts,
+        promised_delivery_at: p.current.promised_delivery_at.get(),
+        facts: p.facts(),
         format_mismatch,
     };
     decide(cfg, cancelled, precheck, &join, now, p.answered)
@@ -604,25 +603,27 @@ struct EmitCtx<'a> {
     cfg: &'a EngineConfig,
     carriers: &'a CarrierRegistry,
     syms: &'a Interner,
-    key: &'a OrderKey,
     emit: bool,
 }
 
-/// Stores the new verdict and writes what changed: seller delta, verdict, late confirmation.
-fn emit_changes(ctx: &EmitCtx<'_>, p: &mut Package, v: Verdict, out: &mut OrderOutput) {
+/// Stores package `i`'s new verdict and writes what changed: seller delta, verdict, late
+/// confirmation.
+fn emit_changes(ctx: &EmitCtx<'_>, order: &mut Order, i: usize, v: Verdict, out: &mut OrderOutput) {
+    let p = &mut order.packages[i];
     let slot = Some(SellerSlot {
         marketplace: p.current.marketplace,
         category: p.current.category,
         day: utc_day(
             p.current
                 .promised_delivery_at
+                .get()
                 .unwrap_or(p.current.confirmed_at),
         ),
         status: v.status,
     });
     if slot != p.slot {
         out.to_seller.push(SellerDelta {
-            seller: ctx.key.seller,
+            seller: order.seller,
             old: p.slot,
             new: slot,
         });
@@ -640,7 +641,8 @@ fn emit_changes(ctx: &EmitCtx<'_>, p: &mut Package, v: Verdict, out: &mut OrderO
         p.late_confirmation_sent = true;
     }
     if ctx.emit {
-        let record = build_record(ctx.carriers, ctx.syms, ctx.key, p, &v, ctx.cfg);
+        let p = &order.packages[i];
+        let record = build_record(ctx.carriers, ctx.syms, order, p, &v, ctx.cfg);
         if first_late {
             out.late_confirmations.extend(late_record(&record));
         }
@@ -652,7 +654,7 @@ fn emit_changes(ctx: &EmitCtx<'_>, p: &mut Package, v: Verdict, out: &mut OrderO
 fn fingerprint(p: &Package, v: &Verdict) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     let c = &p.current;
-    (c.texts.carrier(), c.texts.tracking()).hash(&mut h);
+    (c.carrier_entered, &c.tracking).hash(&mut h);
     (
         c.confirmed_at,
         c.promised_delivery_at,
@@ -660,7 +662,7 @@ fn fingerprint(p: &Package, v: &Verdict) -> u64 {
         c.category,
     )
         .hash(&mut h);
-    let f = &p.facts;
+    let f = p.facts();
     (f.first_scan, f.first_delivery, f.overloaded, v).hash(&mut h);
     // The other carrier shows only in the explanation of a first-reason CARRIER_MISMATCH.
     if v.reasons.iter().next() == Some(crate::records::Reason::CarrierMismatch) {
@@ -673,26 +675,27 @@ fn fingerprint(p: &Package, v: &Verdict) -> u64 {
 fn build_record(
     carriers: &CarrierRegistry,
     syms: &Interner,
-    key: &OrderKey,
+    order: &Order,
     p: &Package,
     v: &Verdict,
     cfg: &EngineConfig,
 ) -> VerdictRecord {
     let c = &p.current;
-    let tracking = normalize(c.texts.tracking());
+    let tracking = normalize(&c.tracking);
     let tracking_normalized = match &tracking {
         TrackingId::Normalized(id) => Some(id.to_string()),
         _ => None,
     };
+    let facts = p.facts();
     let mut record = VerdictRecord {
-        seller_id: syms.resolve(key.seller).to_string(),
-        order_id: key.order.to_string(),
+        seller_id: syms.resolve(order.seller).to_string(),
+        order_id: order.id.to_string(),
         package_id: syms.resolve(p.package).to_string(),
         marketplace: syms.resolve(c.marketplace).to_string(),
         category: syms.resolve(c.category).to_string(),
-        carrier_entered: c.texts.carrier().to_string(),
+        carrier_entered: syms.resolve(c.carrier_entered).to_string(),
         carrier: c.carrier.map(|id| carriers.code(id).to_string()),
-        tracking_id: c.texts.tracking().to_string(),
+        tracking_id: c.tracking.to_string(),
         tracking_normalized,
         status: v.status,
         has_valid_tracking: v.status == Status::Valid,
@@ -702,9 +705,9 @@ fn build_record(
             .map(|id| carriers.code(id).to_string())
             .collect(),
         confirmed_at: c.confirmed_at,
-        promised_delivery_at: c.promised_delivery_at,
-        first_scan_at: p.facts.first_scan,
-        delivered_at: p.facts.first_delivery,
+        promised_delivery_at: c.promised_delivery_at.get(),
+        first_scan_at: facts.first_scan,
+        delivered_at: facts.first_delivery,
         is_final: v.is_final,
         revision: p.revision,
         warnings: v.warnings.iter().collect(),
@@ -713,7 +716,7 @@ fn build_record(
     record.explanation = explain::explain(&explain::ExplainInput {
         record: &record,
         tracking: &tracking,
-        facts: &p.facts,
+        facts: &facts,
         carriers,
         cfg,
     });

@@ -54,12 +54,34 @@ impl SellerStage {
 
     /// Applies one package's move between slots.
     pub fn apply(&mut self, d: &SellerDelta) {
+        if let (Some(old), Some(new)) = (d.old, d.new) {
+            if (old.marketplace, old.category, old.day) == (new.marketplace, new.category, new.day)
+            {
+                // Only the status changed: one look-up moves the count.
+                let counts = self.counts(d.seller, new);
+                counts[old.status as usize] -= 1;
+                counts[new.status as usize] += 1;
+                self.dirty.insert((new.marketplace, d.seller));
+                return;
+            }
+        }
         if let Some(old) = d.old {
             self.add(d.seller, old, -1);
         }
         if let Some(new) = d.new {
             self.add(d.seller, new, 1);
         }
+    }
+
+    /// The counts of a slot's day, added (zero) when new.
+    fn counts(&mut self, seller: Sym, slot: SellerSlot) -> &mut Counts {
+        self.sellers
+            .entry((slot.marketplace, seller))
+            .or_default()
+            .entry(slot.category)
+            .or_default()
+            .entry(slot.day)
+            .or_default()
     }
 
     fn add(&mut self, seller: Sym, slot: SellerSlot, n: i64) {

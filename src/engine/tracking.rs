@@ -3,23 +3,28 @@
 //! window, and updates the answer when a new scan changes it (design guide section 2).
 
 use super::messages::{
-    FactsMsg, LateReason, PackageRef, ScanFacts, ScanIn, Subscribe, TrackingInput, Unsubscribe,
+    FactsMsg, LateReason, PackageRef, PackedFacts, ScanFacts, ScanIn, Subscribe, TrackingInput,
+    Unsubscribe,
 };
-use super::FastMap;
+use super::slab::Slab;
+use super::text::ShortStr;
 use crate::carriers::{CarrierId, CarrierSet};
 use crate::config::EngineConfig;
 use crate::event::{Millis, ScanType};
+use hashbrown::HashTable;
 use smallvec::SmallVec;
+use std::hash::Hasher;
 
 /// Marks a scan whose reporting carrier is unknown.
 const UNKNOWN_CARRIER: u8 = u8::MAX;
 
-/// The de-duplicated, sorted scan times one carrier reported for one tracking ID.
+/// The de-duplicated, sorted scan times one carrier reported for one tracking ID, each list
+/// allocated at its exact length.
 #[derive(Debug, Clone, Default)]
 struct ReporterScans {
     carrier: u8,
-    physical: SmallVec<[Millis; 2]>,
-    deliveries: SmallVec<[Millis; 1]>,
+    physical: Box<[Millis]>,
+    deliveries: Box<[Millis]>,
 }
 
 /// A package's subscription to a tracking ID.
@@ -30,15 +35,36 @@ struct Sub {
     from: Millis,
     to: Millis,
     accepted: CarrierSet,
-    overloaded: bool,
-    sent: ScanFacts,
+    /// The facts last sent; `sent.overloaded()` says the subscription is beyond the bound.
+    sent: PackedFacts,
+}
+
+impl Sub {
+    /// Beyond the fan-out bound: scans are not matched.
+    fn overloaded(&self) -> bool {
+        self.sent.overloaded()
+    }
 }
 
 /// Everything known of one tracking ID.
 #[derive(Debug, Clone, Default)]
 struct Entry {
+    tracking: ShortStr,
     scans: SmallVec<[ReporterScans; 1]>,
     subs: SmallVec<[Sub; 1]>,
+}
+
+impl Default for ShortStr {
+    fn default() -> ShortStr {
+        ShortStr::from("")
+    }
+}
+
+/// The hash of a tracking ID.
+fn tracking_hash(tracking: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(tracking);
+    h.finish()
 }
 
 /// What processing one message produced.
@@ -59,11 +85,13 @@ pub struct TrackingCounters {
     pub overloaded_subscriptions: u64,
 }
 
-/// The tracking stage's state for all tracking IDs of one task.
+/// The tracking stage's state for all tracking IDs of one task. Entries live in an arena
+/// and are found through a hash index of their `u32` positions (the key is stored once).
 #[derive(Debug)]
 pub struct TrackingStage {
     cfg: EngineConfig,
-    entries: FastMap<Box<str>, Entry>,
+    entries: Slab<Entry>,
+    index: HashTable<u32>,
     now: Millis,
     /// Counters since start.
     pub counters: TrackingCounters,
@@ -74,7 +102,8 @@ impl TrackingStage {
     pub fn new(cfg: EngineConfig) -> Self {
         TrackingStage {
             cfg,
-            entries: FastMap::default(),
+            entries: Slab::default(),
+            index: HashTable::new(),
             now: Millis::MIN,
             counters: TrackingCounters::default(),
         }
@@ -101,6 +130,36 @@ impl TrackingStage {
             .saturating_sub(self.cfg.lookback)
     }
 
+    /// The position of a tracking ID's entry, if held.
+    fn find(&self, tracking: &ShortStr) -> Option<u32> {
+        let entries = &self.entries;
+        self.index
+            .find(tracking_hash(tracking.as_bytes()), |&i| {
+                entries[i].tracking == *tracking
+            })
+            .copied()
+    }
+
+    /// The position of a tracking ID's entry, added (empty) when new.
+    fn entry(&mut self, tracking: &ShortStr) -> u32 {
+        let i = match self.find(tracking) {
+            Some(i) => i,
+            None => {
+                let i = self.entries.push(Entry {
+                    tracking: tracking.clone(),
+                    ..Entry::default()
+                });
+                let entries = &self.entries;
+                self.index
+                    .insert_unique(tracking_hash(tracking.as_bytes()), i, |&j| {
+                        tracking_hash(entries[j].tracking.as_bytes())
+                    });
+                i
+            }
+        };
+        i
+    }
+
     fn scan(&mut self, s: ScanIn, out: &mut TrackingOutput) {
         if !s.scan_type.is_physical() {
             self.counters.non_physical_scans += 1;
@@ -111,26 +170,28 @@ impl TrackingStage {
             return;
         }
         let now = self.now;
-        let entry = self.entries.entry_ref(&*s.tracking).or_default();
+        let i = self.entry(&s.tracking);
+        let entry = &mut self.entries[i];
         let carrier = s.carrier.unwrap_or(UNKNOWN_CARRIER);
         if !record_scan(entry, carrier, s.scan_type, s.scanned_at) {
             return;
         }
         let mut late_for_closed = false;
-        for sub in entry.subs.iter_mut().filter(|sub| !sub.overloaded) {
+        for sub in entry.subs.iter_mut().filter(|sub| !sub.overloaded()) {
             if s.scanned_at < sub.from || s.scanned_at > sub.to {
                 continue;
             }
             let one = single_scan_facts(sub, carrier, s.scan_type, s.scanned_at);
-            let merged = sub.sent.merge(one);
-            if merged == sub.sent {
+            let sent = ScanFacts::from(sub.sent);
+            let merged = sent.merge(one);
+            if merged == sent {
                 continue;
             }
             if now >= sub.to {
                 late_for_closed = true;
                 continue;
             }
-            sub.sent = merged;
+            sub.sent = merged.into();
             out.facts.push(FactsMsg {
                 package: sub.package.clone(),
                 seq: sub.seq,
@@ -144,7 +205,8 @@ impl TrackingStage {
 
     fn subscribe(&mut self, s: Subscribe, out: &mut TrackingOutput) {
         let max = self.cfg.max_packages_per_tracking_id as usize;
-        let entry = self.entries.entry_ref(&*s.tracking).or_default();
+        let i = self.entry(&s.tracking);
+        let entry = &mut self.entries[i];
         entry.subs.retain(|sub| sub.package != s.package);
         let overloaded = entry.subs.len() >= max;
         if overloaded {
@@ -156,10 +218,9 @@ impl TrackingStage {
             from: s.from,
             to: s.to,
             accepted: s.accepted,
-            overloaded,
-            sent: ScanFacts::default(),
+            sent: PackedFacts::default(),
         };
-        sub.sent = if overloaded {
+        let facts = if overloaded {
             ScanFacts {
                 overloaded: true,
                 ..ScanFacts::default()
@@ -167,67 +228,95 @@ impl TrackingStage {
         } else {
             facts_for(&entry.scans, &sub)
         };
+        sub.sent = facts.into();
         out.facts.push(FactsMsg {
             package: sub.package.clone(),
             seq: sub.seq,
-            facts: sub.sent,
+            facts,
         });
         entry.subs.push(sub);
     }
 
     fn unsubscribe(&mut self, u: Unsubscribe) {
-        if let Some(entry) = self.entries.get_mut(&*u.tracking) {
-            entry.subs.retain(|sub| sub.package != u.package);
-            if entry.subs.is_empty() && entry.scans.is_empty() {
-                self.entries.remove(&*u.tracking);
-            }
+        let Some(i) = self.find(&u.tracking) else {
+            return;
+        };
+        let entry = &mut self.entries[i];
+        entry.subs.retain(|sub| sub.package != u.package);
+        if entry.subs.is_empty() && entry.scans.is_empty() {
+            self.remove(i);
         }
+    }
+
+    /// Drops an entry.
+    fn remove(&mut self, i: u32) {
+        let hash = tracking_hash(self.entries[i].tracking.as_bytes());
+        if let Ok(found) = self.index.find_entry(hash, |&j| j == i) {
+            found.remove();
+        }
+        self.entries.remove(i);
     }
 
     /// Drops scans no open or future window can reach, and tracking IDs left with nothing.
     pub fn expire(&mut self) {
         let start = self.retention_start();
-        self.entries.retain(|_, e| {
+        let entries = &mut self.entries;
+        let mut emptied = Vec::new();
+        self.index.retain(|&mut i| {
+            let e = &mut entries[i];
             for r in e.scans.iter_mut() {
-                r.physical.retain(|t| *t >= start);
-                r.deliveries.retain(|t| *t >= start);
+                r.physical = r.physical.iter().copied().filter(|t| *t >= start).collect();
+                r.deliveries = r
+                    .deliveries
+                    .iter()
+                    .copied()
+                    .filter(|t| *t >= start)
+                    .collect();
             }
             e.scans.retain(|r| !r.physical.is_empty());
-            !(e.scans.is_empty() && e.subs.is_empty())
+            let keep = !(e.scans.is_empty() && e.subs.is_empty());
+            if !keep {
+                emptied.push(i);
+            }
+            keep
         });
+        for i in emptied {
+            self.entries.remove(i);
+        }
     }
 
     /// Number of tracking IDs held.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len()
     }
 
     /// True when no tracking ID is held.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.index.is_empty()
     }
 
-    /// Approximate bytes of state held (keys, entries, scans, subscriptions).
+    /// Approximate bytes of state held (arena, index, long keys, scans, subscriptions).
     pub fn state_bytes(&self) -> usize {
-        let table = self.entries.capacity() * (std::mem::size_of::<(Box<str>, Entry)>() + 1);
         let heap: usize = self
             .entries
             .iter()
-            .map(|(k, e)| {
-                k.len()
+            .map(|e| {
+                e.tracking.heap_bytes()
                     + spilled(&e.scans) * std::mem::size_of::<ReporterScans>()
                     + spilled(&e.subs) * std::mem::size_of::<Sub>()
-                    + e.subs.iter().map(|s| s.package.order.len()).sum::<usize>()
+                    + e.subs
+                        .iter()
+                        .map(|s| s.package.order.heap_bytes())
+                        .sum::<usize>()
                     + e.scans
                         .iter()
                         .map(|r| {
-                            (spilled(&r.physical) + spilled(&r.deliveries))
-                                * std::mem::size_of::<Millis>()
+                            (r.physical.len() + r.deliveries.len()) * std::mem::size_of::<Millis>()
                         })
                         .sum::<usize>()
             })
             .sum();
-        table + heap
+        self.entries.allocated_bytes() + self.index.allocation_size() + heap
     }
 }
 
@@ -258,11 +347,15 @@ fn record_scan(entry: &mut Entry, carrier: u8, kind: ScanType, at: Millis) -> bo
     new_physical || new_delivery
 }
 
-fn insert_sorted<A: smallvec::Array<Item = Millis>>(v: &mut SmallVec<A>, t: Millis) -> bool {
+/// Inserts `t` into a sorted list at its place; false when it was there already.
+fn insert_sorted(v: &mut Box<[Millis]>, t: Millis) -> bool {
     match v.binary_search(&t) {
         Ok(_) => false,
         Err(i) => {
-            v.insert(i, t);
+            let mut grown = std::mem::take(v).into_vec();
+            grown.reserve_exact(1);
+            grown.insert(i, t);
+            *v = grown.into_boxed_slice();
             true
         }
     }

@@ -266,7 +266,7 @@ impl TrackingTask {
             TrackingRecord::Unsubscribe { package, tracking } => {
                 let u = crate::engine::messages::Unsubscribe {
                     package: ctx.translator().package_in(&package),
-                    tracking: tracking.into(),
+                    tracking: tracking.as_str().into(),
                 };
                 self.stage.handle(TrackingInput::Unsubscribe(u), &mut out);
             }

@@ -456,7 +456,7 @@ impl Translator<'_> {
         match crate::tracking_id::normalize(&s.tracking_id) {
             crate::tracking_id::TrackingId::Normalized(id) => Some(ScanIn {
                 carrier: self.carriers.resolve(&s.carrier),
-                tracking: id.into(),
+                tracking: id.as_ref().into(),
                 scan_type: s.scan_type,
                 scanned_at: s.scanned_at,
             }),
