@@ -12,7 +12,7 @@ use super::tasks::{
 };
 use super::topology::Topology;
 use super::watermark::SourceClock;
-use super::wire::{encode, OrderRecord, SellerRecord, Source, TrackingRecord};
+use super::wire::{encode, OrderRecord, Source, TrackingRecord};
 use crate::carriers::CarrierRegistry;
 use crate::codec::{decode_confirmation, decode_scan};
 use crate::config::Config;
@@ -249,37 +249,12 @@ impl Worker {
         Ok(())
     }
 
-    /// Announces input partitions' event time and moves every task's clock.
+    /// Announces the input partitions' event time (at most every `ANNOUNCE_EVERY`). Tasks
+    /// move their own clocks as they read the announcements.
     fn tick(&mut self) -> Result<(), RunError> {
         if self.last_announce.elapsed() >= ANNOUNCE_EVERY {
             self.last_announce = Instant::now();
             self.announce_inputs()?;
-        }
-        let mut ctx = ctx!(self);
-        for (p, t) in self.tracking.iter_mut() {
-            if let Some(min) = t.tick(&ctx) {
-                forward(
-                    &mut self.announced,
-                    &ctx,
-                    Source::Tracking(*p),
-                    min,
-                    Target::Orders,
-                )?;
-            }
-        }
-        for (p, t) in self.orders.iter_mut() {
-            if let Some(min) = t.tick(&mut ctx)? {
-                forward(
-                    &mut self.announced,
-                    &ctx,
-                    Source::Order(*p),
-                    min,
-                    Target::Sellers,
-                )?;
-            }
-        }
-        for t in self.sellers.values_mut() {
-            t.tick(&mut ctx)?;
         }
         Ok(())
     }
@@ -291,13 +266,7 @@ impl Worker {
         let ctx = ctx!(self);
         for (source, clock) in &self.inputs {
             if let Some(t) = clock.announce(wall, idle_after, fallback) {
-                forward(
-                    &mut self.announced,
-                    &ctx,
-                    *source,
-                    t,
-                    Target::OrdersAndTracking,
-                )?;
+                forward(&mut self.announced, &ctx, *source, t)?;
             }
         }
         Ok(())
@@ -307,6 +276,10 @@ impl Worker {
     fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), RunError> {
         let started = Instant::now();
         self.tick()?;
+        let mut ctx = ctx!(self);
+        for t in self.sellers.values_mut() {
+            t.tick(&mut ctx)?;
+        }
         let mut offsets = TopicPartitionList::new();
         for e in consumer.position()?.elements() {
             if let Offset::Offset(o) = e.offset() {
@@ -374,53 +347,26 @@ impl Worker {
     }
 }
 
-/// Where a watermark goes.
-enum Target {
-    OrdersAndTracking,
-    Orders,
-    Sellers,
-}
-
-/// Sends a source's event time to every partition of the downstream topics, when it moved.
+/// Sends an input partition's event time to every order and tracking task, when it moved.
 fn forward(
     announced: &mut BTreeMap<Source, Millis>,
     ctx: &Ctx<'_>,
     source: Source,
     time: Millis,
-    target: Target,
 ) -> Result<(), KafkaError> {
     let last = announced.entry(source).or_insert(Millis::MIN);
     if time <= *last {
         return Ok(());
     }
     *last = time;
-    let n = ctx.topo.internal_partitions;
-    let order = encode(&OrderRecord::Watermark { source, time });
-    let tracking = encode(&TrackingRecord::Watermark { source, time });
-    let seller = encode(&SellerRecord::Watermark { source, time });
-    for p in 0..n {
-        match target {
-            Target::OrdersAndTracking => {
-                ctx.sink
-                    .send(&ctx.topo.order_events, Some(p), None, Some(&order), None)?;
-                ctx.sink.send(
-                    &ctx.topo.tracking_events,
-                    Some(p),
-                    None,
-                    Some(&tracking),
-                    None,
-                )?;
-            }
-            Target::Orders => {
-                ctx.sink
-                    .send(&ctx.topo.order_events, Some(p), None, Some(&order), None)?
-            }
-            Target::Sellers => {
-                ctx.sink
-                    .send(&ctx.topo.seller_events, Some(p), None, Some(&seller), None)?
-            }
-        }
-    }
+    ctx.broadcast(
+        &ctx.topo.order_events,
+        &encode(&OrderRecord::Watermark { source, time }),
+    )?;
+    ctx.broadcast(
+        &ctx.topo.tracking_events,
+        &encode(&TrackingRecord::Watermark { source, time }),
+    )?;
     Ok(())
 }
 

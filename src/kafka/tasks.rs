@@ -86,6 +86,14 @@ impl Ctx<'_> {
         )
     }
 
+    /// Sends a record to every partition of an internal topic.
+    pub fn broadcast(&self, topic: &str, record: &[u8]) -> Result<(), KafkaError> {
+        for p in 0..self.topo.internal_partitions {
+            self.sink.send(topic, Some(p), None, Some(record), None)?;
+        }
+        Ok(())
+    }
+
     fn send_late_event(&self, topic: &str, json: &str, reason: &str) -> Result<(), KafkaError> {
         self.sink.send(
             &self.topo.late_events,
@@ -151,6 +159,8 @@ pub struct OrderTask {
     pub clock: WatermarkVector,
     /// Event time last applied.
     pub now: Millis,
+    /// Raw event time last forwarded downstream.
+    pub forwarded: Millis,
     /// This task's partition.
     pub partition: i32,
 }
@@ -164,6 +174,7 @@ impl OrderTask {
             stage: OrderStage::new(ctx.engine.clone(), ctx.carriers.clone(), true),
             clock: WatermarkVector::new(sources),
             now: Millis::MIN,
+            forwarded: Millis::MIN,
             partition,
         }
     }
@@ -188,18 +199,22 @@ impl OrderTask {
                 self.stage.facts(msg, ctx.syms, &mut out);
             }
             OrderRecord::Watermark { source, time } => {
-                self.clock.announce(source, time);
+                if self.clock.announce(source, time) {
+                    ctx.route_order_output(out)?;
+                    return self.tick(ctx);
+                }
             }
         }
         ctx.route_order_output(out)?;
         Ok(())
     }
 
-    /// Moves event time to what every source has announced, less the allowed lateness.
-    /// Returns the raw minimum to forward to the seller stage.
-    pub fn tick(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<Millis>, TaskError> {
+    /// Moves event time to what every source has announced, less the allowed lateness, and
+    /// forwards the raw minimum to every seller task. Runs as watermark records are read, so
+    /// the task's state is a function of its input log (a restore re-reads it).
+    fn tick(&mut self, ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
         let Some(min) = self.clock.min() else {
-            return Ok(None);
+            return Ok(());
         };
         let now = min.saturating_sub(ctx.engine.allowed_lateness);
         if now > self.now {
@@ -208,7 +223,15 @@ impl OrderTask {
             self.stage.advance(now, ctx.syms, &mut out);
             ctx.route_order_output(out)?;
         }
-        Ok(Some(min))
+        if min > self.forwarded {
+            self.forwarded = min;
+            let record = encode(&SellerRecord::Watermark {
+                source: Source::Order(self.partition),
+                time: min,
+            });
+            ctx.broadcast(&ctx.topo.seller_events, &record)?;
+        }
+        Ok(())
     }
 }
 
@@ -220,6 +243,8 @@ pub struct TrackingTask {
     pub clock: WatermarkVector,
     /// Event time last applied.
     pub now: Millis,
+    /// Raw event time last forwarded downstream.
+    pub forwarded: Millis,
     /// This task's partition.
     pub partition: i32,
 }
@@ -231,6 +256,7 @@ impl TrackingTask {
             stage: TrackingStage::new(ctx.engine.clone()),
             clock: WatermarkVector::new(ctx.topo.input_sources()),
             now: Millis::MIN,
+            forwarded: Millis::MIN,
             partition,
         }
     }
@@ -271,7 +297,9 @@ impl TrackingTask {
                 self.stage.handle(TrackingInput::Unsubscribe(u), &mut out);
             }
             TrackingRecord::Watermark { source, time } => {
-                self.clock.announce(source, time);
+                if self.clock.announce(source, time) {
+                    self.tick(ctx)?;
+                }
             }
         }
         if let (Some(scan), Some((_, reason))) = (late_scan, out.late.first()) {
@@ -292,16 +320,27 @@ impl TrackingTask {
         Ok(())
     }
 
-    /// Moves event time; returns the raw minimum to forward to the order stage, once every
-    /// record before it has been answered (it has: answers are produced as records arrive).
-    pub fn tick(&mut self, ctx: &Ctx<'_>) -> Option<Millis> {
-        let min = self.clock.min()?;
+    /// Moves event time and forwards the raw minimum to every order task. Every record
+    /// before the watermark has been answered already: answers are produced as records are
+    /// read, ahead of this forward in each order partition.
+    fn tick(&mut self, ctx: &Ctx<'_>) -> Result<(), TaskError> {
+        let Some(min) = self.clock.min() else {
+            return Ok(());
+        };
         let now = min.saturating_sub(ctx.engine.allowed_lateness);
         if now > self.now {
             self.now = now;
             self.stage.advance(now);
         }
-        Some(min)
+        if min > self.forwarded {
+            self.forwarded = min;
+            let record = encode(&OrderRecord::Watermark {
+                source: Source::Tracking(self.partition),
+                time: min,
+            });
+            ctx.broadcast(&ctx.topo.order_events, &record)?;
+        }
+        Ok(())
     }
 }
 
@@ -337,13 +376,16 @@ impl SellerTask {
                 self.stage.apply(&d);
             }
             SellerRecord::Watermark { source, time } => {
-                self.clock.announce(source, time);
+                if self.clock.announce(source, time) {
+                    self.tick(ctx)?;
+                }
             }
         }
         Ok(())
     }
 
-    /// Writes the seller rows that changed, as of this task's event time.
+    /// Writes the seller rows that changed, as of this task's event time: on every
+    /// watermark and at every commit, so a row is written at most once per commit interval.
     pub fn tick(&mut self, ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
         let Some(min) = self.clock.min() else {
             return Ok(());
