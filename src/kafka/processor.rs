@@ -30,6 +30,8 @@ use tracing::{error, info, warn};
 
 /// How long a transaction call may block.
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+/// A restore that reads nothing for this long fails.
+const RESTORE_STALL: Duration = Duration::from_secs(60);
 /// How often input partitions announce their event time.
 const ANNOUNCE_EVERY: Duration = Duration::from_millis(200);
 
@@ -51,6 +53,9 @@ pub enum RunError {
     /// A rebalance callback failed; the loop stops rather than risk duplicates.
     #[error("rebalance: {0}")]
     Rebalance(String),
+    /// A task's state could not be restored.
+    #[error("restore: {0}")]
+    Restore(String),
 }
 
 /// The state of one instance: its tasks and the clocks of its input partitions.
@@ -300,8 +305,81 @@ impl Worker {
         Ok(())
     }
 
-    /// Takes over assigned partitions: a fresh task for each internal partition.
-    fn assign(&mut self, tpl: &TopicPartitionList) {
+    /// Takes over assigned partitions: a task for each internal partition, its state
+    /// restored from its input up to the group's committed offset, before it processes.
+    fn assign(&mut self, tpl: &TopicPartitionList, committed: &TopicPartitionList) -> Result<(), RunError> {
+        let started = Instant::now();
+        self.create_tasks(tpl);
+        let mut restored = 0u64;
+        for e in committed.elements() {
+            let internal = [&self.topo.order_events, &self.topo.tracking_events, &self.topo.seller_events];
+            if let (true, Offset::Offset(end)) = (internal.contains(&&e.topic().to_string()), e.offset()) {
+                restored += self.restore(e.topic(), e.partition(), end)?;
+            }
+        }
+        info!(records = restored, seconds = started.elapsed().as_secs_f64(), "state restored");
+        Ok(())
+    }
+
+    /// Rebuilds one task's state by re-reading its input partition from the start to `end`
+    /// (the group's committed offset), writing nothing: those outputs were committed before.
+    fn restore(&mut self, topic: &str, partition: i32, end: i64) -> Result<u64, RunError> {
+        let reader: BaseConsumer = super::client::client_config(&self.config.kafka)
+            .set("group.id", format!("{}-restore", self.config.kafka.application_id))
+            .set("isolation.level", "read_committed")
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "false")
+            .create()?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
+        reader.assign(&tpl)?;
+        self.sink.muted = true;
+        let result = self.replay_partition(&reader, topic, partition, end);
+        self.sink.muted = false;
+        result
+    }
+
+    fn replay_partition(&mut self, reader: &BaseConsumer, topic: &str, partition: i32, end: i64) -> Result<u64, RunError> {
+        let mut count = 0u64;
+        let mut last_progress = Instant::now();
+        loop {
+            let position = reader
+                .position()?
+                .elements()
+                .first()
+                .and_then(|e| e.offset().to_raw())
+                .unwrap_or(0);
+            if position >= end {
+                break;
+            }
+            match reader.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) if m.offset() < end => {
+                    self.handle(topic, partition, m.offset(), m.payload())?;
+                    count += 1;
+                    last_progress = Instant::now();
+                }
+                Some(Ok(_)) => break,
+                Some(Err(e)) => return Err(e.into()),
+                None if last_progress.elapsed() > RESTORE_STALL => {
+                    return Err(RunError::Restore(format!(
+                        "{topic}[{partition}]: no progress for {} s at offset {position} of {end}",
+                        RESTORE_STALL.as_secs()
+                    )))
+                }
+                None => {}
+            }
+        }
+        if topic == self.topo.seller_events {
+            let mut ctx = ctx!(self);
+            if let Some(t) = self.sellers.get_mut(&partition) {
+                t.tick(&mut ctx)?;
+            }
+        }
+        Ok(count)
+    }
+
+    /// A fresh task for each assigned internal partition, a clock for each input partition.
+    fn create_tasks(&mut self, tpl: &TopicPartitionList) {
         let wall = wall_now();
         for e in tpl.elements() {
             let p = e.partition();
@@ -397,9 +475,19 @@ impl ConsumerContext for RebalanceContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
-            Rebalance::Assign(tpl) => self.lock().assign(tpl),
+            Rebalance::Assign(tpl) => {
+                let mut w = self.lock();
+                let result = consumer
+                    .committed_offsets((*tpl).clone(), TXN_TIMEOUT)
+                    .map_err(RunError::from)
+                    .and_then(|committed| w.assign(tpl, &committed));
+                if let Err(e) = result {
+                    error!(error = %e, "taking over the assigned partitions failed");
+                    w.failure = Some(e.to_string());
+                }
+            }
             Rebalance::Error(e) => error!(error = %e, "rebalance error"),
             Rebalance::Revoke(_) => {}
         }
@@ -430,7 +518,10 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let worker = Arc::new(Mutex::new(Worker {
         carriers,
         syms: Interner::default(),
-        sink: Sink { producer },
+        sink: Sink {
+            producer,
+            muted: false,
+        },
         topo: topo.clone(),
         orders: BTreeMap::new(),
         tracking: BTreeMap::new(),
