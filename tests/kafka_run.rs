@@ -151,134 +151,207 @@ fn first_differences(
     s
 }
 
-#[test]
-fn run_gives_the_same_final_results_as_replay() {
-    require_broker!();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(
-        dir.path(),
-        &[
-            ("kafka.internal_partitions", "3"),
-            ("kafka.idle_source_after", "\"0s\""),
-            ("kafka.instance_id", "\"i1\""),
-            ("engine.allowed_lateness", "\"0s\""),
-        ],
-    );
-    let cfg = load_config(&config).kafka;
-    create_topic(&cfg.confirmations_topic, PARTITIONS);
-    create_topic(&cfg.scans_topic, PARTITIONS);
+/// A workload on fresh topics, and what `vtrack replay` says of it.
+struct Fixture {
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    cfg: vtrack::config::KafkaConfig,
+    verdicts: BTreeMap<String, Value>,
+    sellers: BTreeMap<String, Value>,
+    /// Keyed lines and per-partition clock lines of both inputs.
+    input: [(Vec<(String, String)>, Vec<String>); 2],
+}
 
-    let (events, end) = workload(1500);
-    let mut conf_lines = Vec::new();
-    let mut scan_lines = Vec::new();
-    for e in &events {
-        match e {
-            Event::Confirmation(c) => {
-                conf_lines.push((c.order_id.clone(), confirmation_to_json(c)))
+impl Fixture {
+    fn new(packages: u64) -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = write_config(
+            dir.path(),
+            &[
+                ("kafka.internal_partitions", "3"),
+                ("kafka.idle_source_after", "\"0s\""),
+                ("engine.allowed_lateness", "\"0s\""),
+            ],
+        );
+        let cfg = load_config(&config).kafka;
+        create_topic(&cfg.confirmations_topic, PARTITIONS);
+        create_topic(&cfg.scans_topic, PARTITIONS);
+        let (events, end) = workload(packages);
+        let mut conf_lines = Vec::new();
+        let mut scan_lines = Vec::new();
+        for e in &events {
+            match e {
+                Event::Confirmation(c) => {
+                    conf_lines.push((c.order_id.clone(), confirmation_to_json(c)))
+                }
+                Event::Scan(s) => scan_lines.push((s.tracking_id.clone(), scan_to_json(s))),
             }
-            Event::Scan(s) => scan_lines.push((s.tracking_id.clone(), scan_to_json(s))),
+        }
+        let conf_clocks: Vec<String> = (0..PARTITIONS)
+            .map(|p| confirmation_to_json(&clock_confirmation(p, end)))
+            .collect();
+        let scan_clocks: Vec<String> = (0..PARTITIONS)
+            .map(|p| scan_to_json(&clock_scan(p, end)))
+            .collect();
+        let c_file = dir.path().join("c.ndjson");
+        let s_file = dir.path().join("s.ndjson");
+        let lines = |l: &[(String, String)], clocks: &[String]| -> Vec<String> {
+            l.iter()
+                .map(|(_, v)| v.clone())
+                .chain(clocks.iter().cloned())
+                .collect()
+        };
+        write_ndjson(&c_file, &lines(&conf_lines, &conf_clocks));
+        write_ndjson(&s_file, &lines(&scan_lines, &scan_clocks));
+        let out = dir.path().join("replay");
+        let path = |p: &Path| p.to_str().unwrap_or_default().to_string();
+        let replay = run_vtrack(&[
+            "replay",
+            "--confirmations",
+            &path(&c_file),
+            "--scans",
+            &path(&s_file),
+            "--out",
+            &path(&out),
+            "--config",
+            &path(&config),
+        ]);
+        assert!(replay.status.success(), "replay failed: {replay:?}");
+        let key = |v: &Value, fields: &[&str]| {
+            fields
+                .iter()
+                .map(|f| match &v[*f] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let verdicts: BTreeMap<String, Value> = read_ndjson(&out.join("verdicts.ndjson"))
+            .into_iter()
+            .map(|v| {
+                (
+                    key(&v, &["seller_id", "order_id", "package_id"]),
+                    without_revision(v),
+                )
+            })
+            .collect();
+        let sellers: BTreeMap<String, Value> = read_ndjson(&out.join("seller_vtr.ndjson"))
+            .into_iter()
+            .map(|v| {
+                (
+                    key(&v, &["marketplace", "seller_id", "category", "window_days"]),
+                    v,
+                )
+            })
+            .collect();
+        assert!(
+            verdicts.len() as u64 >= packages,
+            "the workload is not trivial"
+        );
+        Fixture {
+            dir,
+            config,
+            cfg,
+            verdicts,
+            sellers,
+            input: [(conf_lines, conf_clocks), (scan_lines, scan_clocks)],
         }
     }
-    let conf_clocks: Vec<String> = (0..PARTITIONS)
-        .map(|p| confirmation_to_json(&clock_confirmation(p, end)))
-        .collect();
-    let scan_clocks: Vec<String> = (0..PARTITIONS)
-        .map(|p| scan_to_json(&clock_scan(p, end)))
-        .collect();
 
-    // The replay of the same events.
-    let c_file = dir.path().join("c.ndjson");
-    let s_file = dir.path().join("s.ndjson");
-    let all_conf: Vec<String> = conf_lines
-        .iter()
-        .map(|(_, v)| v.clone())
-        .chain(conf_clocks.clone())
-        .collect();
-    let all_scans: Vec<String> = scan_lines
-        .iter()
-        .map(|(_, v)| v.clone())
-        .chain(scan_clocks.clone())
-        .collect();
-    write_ndjson(&c_file, &all_conf);
-    write_ndjson(&s_file, &all_scans);
-    let out = dir.path().join("replay");
-    let replay = run_vtrack(&[
-        "replay",
-        "--confirmations",
-        c_file.to_str().unwrap_or_default(),
-        "--scans",
-        s_file.to_str().unwrap_or_default(),
-        "--out",
-        out.to_str().unwrap_or_default(),
-        "--config",
-        config.to_str().unwrap_or_default(),
-    ]);
-    assert!(replay.status.success(), "replay failed: {:?}", replay);
-    let key = |v: &Value, fields: &[&str]| {
-        fields
+    /// Writes the workload into the input topics.
+    fn produce(&self) {
+        produce(
+            &self.cfg.confirmations_topic,
+            &self.input[0].0,
+            &self.input[0].1,
+        );
+        produce(&self.cfg.scans_topic, &self.input[1].0, &self.input[1].1);
+    }
+
+    fn spawn(&self, instance: &str) -> (KillOnDrop, std::path::PathBuf) {
+        let (child, log) = vtrack_logged_with_env(
+            &["run", "--config", self.config.to_str().unwrap_or_default()],
+            instance,
+        );
+        (KillOnDrop(child), log)
+    }
+
+    /// Waits until the committed outputs equal the replay; returns every verdict record.
+    fn assert_converges(&self, logs: &[&Path]) -> Vec<Record> {
+        let (mut verdicts, mut sellers) = (BTreeMap::new(), BTreeMap::new());
+        let mut records = Vec::new();
+        poll_until(Duration::from_secs(180), || {
+            records = consume_all(&[&self.cfg.verdicts_topic], Until::end());
+            verdicts = latest(&records);
+            sellers = latest(&consume_all(&[&self.cfg.seller_vtr_topic], Until::end()));
+            verdicts == self.verdicts && sellers == self.sellers
+        });
+        let tails: String = logs
             .iter()
-            .map(|f| match &v[*f] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+            .map(|l| {
+                let text = std::fs::read_to_string(l).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(15).collect();
+                format!("--- {}\n{}\n", l.display(), tail.join("\n"))
             })
-            .collect::<Vec<_>>()
-            .join("/")
-    };
-    let expected_verdicts: BTreeMap<String, Value> = read_ndjson(&out.join("verdicts.ndjson"))
-        .into_iter()
-        .map(|v| {
-            (
-                key(&v, &["seller_id", "order_id", "package_id"]),
-                without_revision(v),
-            )
-        })
-        .collect();
-    let expected_sellers: BTreeMap<String, Value> = read_ndjson(&out.join("seller_vtr.ndjson"))
-        .into_iter()
-        .map(|v| {
-            (
-                key(&v, &["marketplace", "seller_id", "category", "window_days"]),
-                v,
-            )
-        })
-        .collect();
-    assert!(
-        expected_verdicts.len() >= 1500,
-        "the workload is not trivial"
-    );
+            .collect();
+        assert!(
+            verdicts == self.verdicts,
+            "verdicts differ from replay:\n{}\nlogs:\n{tails}",
+            first_differences(&self.verdicts, &verdicts)
+        );
+        assert!(
+            sellers == self.sellers,
+            "seller rows differ from replay:\n{}\nlogs:\n{tails}",
+            first_differences(&self.sellers, &sellers)
+        );
+        records
+    }
+}
 
-    // The processor on the same events.
-    produce(&cfg.confirmations_topic, &conf_lines, &conf_clocks);
-    produce(&cfg.scans_topic, &scan_lines, &scan_clocks);
-    let (child, log) =
-        spawn_vtrack_logged(&["run", "--config", config.to_str().unwrap_or_default()]);
-    let mut child = KillOnDrop(child);
+/// Exactly once, as a reader sees it: each package's revisions are 1, 2, 3, … with no gap
+/// and no repeat, and no record repeats the content of the one before it.
+fn assert_exactly_once(records: &[Record]) {
+    let mut last: BTreeMap<String, (u64, Value)> = BTreeMap::new();
+    for r in records {
+        let v = r.json();
+        let revision = v["revision"].as_u64().expect("revision");
+        let content = without_revision(v);
+        let key = r.key_str();
+        match last.get(&key) {
+            None => assert_eq!(revision, 1, "{key}: first revision {revision}"),
+            Some((prev, prev_content)) => {
+                assert_eq!(
+                    revision,
+                    prev + 1,
+                    "{key}: revision {revision} after {prev}"
+                );
+                assert_ne!(
+                    &content, prev_content,
+                    "{key}: revision {revision} repeats content"
+                );
+            }
+        }
+        last.insert(key, (revision, content));
+    }
+}
 
-    let (mut verdicts, mut sellers) = (BTreeMap::new(), BTreeMap::new());
-    poll_until(Duration::from_secs(150), || {
-        verdicts = latest(&consume_all(&[&cfg.verdicts_topic], Until::end()));
-        sellers = latest(&consume_all(&[&cfg.seller_vtr_topic], Until::end()));
-        verdicts == expected_verdicts && sellers == expected_sellers
-    });
-    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        verdicts == expected_verdicts,
-        "verdicts differ from replay:\n{}\nlog tail:\n{}",
-        first_differences(&expected_verdicts, &verdicts),
-        log_text
-            .lines()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert!(
-        sellers == expected_sellers,
-        "seller rows differ from replay:\n{}",
-        first_differences(&expected_sellers, &sellers)
-    );
+fn vtrack_logged_with_env(
+    args: &[&str],
+    instance: &str,
+) -> (std::process::Child, std::path::PathBuf) {
+    let log = std::env::temp_dir().join(format!("{}.log", unique_name(instance)));
+    let file = std::fs::File::create(&log).expect("log file");
+    let child = vtrack_command(args)
+        .env("VTRACK_INSTANCE_ID", instance)
+        .stdout(file.try_clone().expect("log file"))
+        .stderr(file)
+        .spawn()
+        .expect("spawn vtrack");
+    (child, log)
+}
 
-    // Graceful shutdown: SIGTERM, exit 0.
+fn stop_gracefully(child: &mut KillOnDrop) {
     let pid = child.0.id().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -295,4 +368,58 @@ fn run_gives_the_same_final_results_as_replay() {
         status.is_some_and(|s| s.success()),
         "vtrack run exited with {status:?}"
     );
+}
+
+#[test]
+fn run_gives_the_same_final_results_as_replay() {
+    require_broker!();
+    let f = Fixture::new(1500);
+    f.produce();
+    let (mut child, log) = f.spawn("one");
+    let records = f.assert_converges(&[&log]);
+    assert_exactly_once(&records);
+    stop_gracefully(&mut child);
+    drop(f.dir);
+}
+
+#[test]
+fn two_instances_split_the_work_and_give_the_same_results() {
+    require_broker!();
+    let f = Fixture::new(2000);
+    let (mut a, log_a) = f.spawn("a");
+    let (mut b, log_b) = f.spawn("b");
+    // Both members hold partitions before any input arrives, so the work is really split.
+    let assigned = |log: &Path| {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .contains("partitions assigned")
+    };
+    let both = poll_until(Duration::from_secs(60), || {
+        assigned(&log_a) && assigned(&log_b)
+    });
+    assert!(both, "both instances should hold partitions");
+    f.produce();
+    let records = f.assert_converges(&[&log_a, &log_b]);
+    assert_exactly_once(&records);
+    stop_gracefully(&mut a);
+    stop_gracefully(&mut b);
+}
+
+#[test]
+fn an_instance_killed_mid_stream_and_restarted_loses_and_doubles_nothing() {
+    require_broker!();
+    let f = Fixture::new(4000);
+    f.produce();
+    let (mut first, log_1) = f.spawn("k");
+    // Kill -9 once some results are committed, while the rest is in flight.
+    let started = poll_until(Duration::from_secs(60), || {
+        consume_all(&[&f.cfg.verdicts_topic], Until::end()).len() > 500
+    });
+    assert!(started, "no verdicts within 60 s");
+    first.0.kill().expect("SIGKILL");
+    let _ = first.0.wait();
+    let (mut second, log_2) = f.spawn("k");
+    let records = f.assert_converges(&[&log_1, &log_2]);
+    assert_exactly_once(&records);
+    stop_gracefully(&mut second);
 }

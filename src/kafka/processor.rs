@@ -307,17 +307,31 @@ impl Worker {
 
     /// Takes over assigned partitions: a task for each internal partition, its state
     /// restored from its input up to the group's committed offset, before it processes.
-    fn assign(&mut self, tpl: &TopicPartitionList, committed: &TopicPartitionList) -> Result<(), RunError> {
+    fn assign(
+        &mut self,
+        tpl: &TopicPartitionList,
+        committed: &TopicPartitionList,
+    ) -> Result<(), RunError> {
         let started = Instant::now();
         self.create_tasks(tpl);
         let mut restored = 0u64;
         for e in committed.elements() {
-            let internal = [&self.topo.order_events, &self.topo.tracking_events, &self.topo.seller_events];
-            if let (true, Offset::Offset(end)) = (internal.contains(&&e.topic().to_string()), e.offset()) {
+            let internal = [
+                &self.topo.order_events,
+                &self.topo.tracking_events,
+                &self.topo.seller_events,
+            ];
+            if let (true, Offset::Offset(end)) =
+                (internal.contains(&&e.topic().to_string()), e.offset())
+            {
                 restored += self.restore(e.topic(), e.partition(), end)?;
             }
         }
-        info!(records = restored, seconds = started.elapsed().as_secs_f64(), "state restored");
+        info!(
+            records = restored,
+            seconds = started.elapsed().as_secs_f64(),
+            "state restored"
+        );
         Ok(())
     }
 
@@ -325,7 +339,10 @@ impl Worker {
     /// (the group's committed offset), writing nothing: those outputs were committed before.
     fn restore(&mut self, topic: &str, partition: i32, end: i64) -> Result<u64, RunError> {
         let reader: BaseConsumer = super::client::client_config(&self.config.kafka)
-            .set("group.id", format!("{}-restore", self.config.kafka.application_id))
+            .set(
+                "group.id",
+                format!("{}-restore", self.config.kafka.application_id),
+            )
             .set("isolation.level", "read_committed")
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
@@ -339,7 +356,13 @@ impl Worker {
         result
     }
 
-    fn replay_partition(&mut self, reader: &BaseConsumer, topic: &str, partition: i32, end: i64) -> Result<u64, RunError> {
+    fn replay_partition(
+        &mut self,
+        reader: &BaseConsumer,
+        topic: &str,
+        partition: i32,
+        end: i64,
+    ) -> Result<u64, RunError> {
         let mut count = 0u64;
         let mut last_progress = Instant::now();
         loop {
