@@ -151,6 +151,9 @@ fn first_differences(
     s
 }
 
+/// Keyed lines for one input topic, and one clock line per partition.
+type TopicInput = (Vec<(String, String)>, Vec<String>);
+
 /// A workload on fresh topics, and what `vtrack replay` says of it.
 struct Fixture {
     dir: tempfile::TempDir,
@@ -159,7 +162,7 @@ struct Fixture {
     verdicts: BTreeMap<String, Value>,
     sellers: BTreeMap<String, Value>,
     /// Keyed lines and per-partition clock lines of both inputs.
-    input: [(Vec<(String, String)>, Vec<String>); 2],
+    input: [TopicInput; 2],
 }
 
 impl Fixture {
