@@ -24,5 +24,5 @@ trap cleanup EXIT
 export VTRACK_TEST_BOOTSTRAP="127.0.0.1:${KAFKA_PORT}"
 
 step "cargo test (all targets, release build of the binary for the end-to-end tests)"
-cargo test --locked --all-targets
+cargo test --locked --all-targets -- --test-threads=2
 cargo test --locked --doc
