@@ -23,6 +23,6 @@ cleanup() { if [ "$started_here" = 1 ]; then scripts/kafka.sh stop || true; fi; 
 trap cleanup EXIT
 export VTRACK_TEST_BOOTSTRAP="127.0.0.1:${KAFKA_PORT}"
 
-step "cargo test (all targets, release build of the binary for the end-to-end tests)"
+step "cargo test (all targets; the Kafka tests use the broker above)"
 cargo test --locked --all-targets -- --test-threads=2
 cargo test --locked --doc

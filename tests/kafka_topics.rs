@@ -72,8 +72,8 @@ fn ensure_topics_creates_every_topic_with_its_partitions_and_policy() {
         let name = internal_topic(&cfg.application_id, t);
         assert_eq!(
             topic_config(&name).get("retention.ms").map(String::as_str),
-            Some("604800000"),
-            "repartition topic {name} keeps 7 days"
+            Some("-1"),
+            "internal event topic {name} keeps its records"
         );
     }
 

@@ -29,8 +29,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-/// `retention.ms` of the repartition topics: 7 days, far longer than any consumer lag.
-pub const REPARTITION_RETENTION_MS: i64 = 7 * 24 * 3_600_000;
+/// `retention.ms` of the internal event topics: kept for good (-1), because a task rebuilds
+/// its state on assignment by re-reading its input partition from the start.
+pub const REPARTITION_RETENTION_MS: i64 = -1;
 
 /// How long one admin request, and the wait for created topics to show, may take.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -236,7 +237,7 @@ impl TopicPlan {
     /// Every topic of `vtrack run`: the inputs (`confirmations_topic`, `scans_topic`),
     /// the outputs (`verdicts_topic`, `late_confirmations_topic`, `dead_letter_topic`,
     /// `late_events_topic` with `cleanup.policy=delete`; `seller_vtr_topic` compacted, as it
-    /// carries tombstones), the repartition topics (`delete`, `retention.ms` 7 days) and the
+    /// carries tombstones), the repartition topics (`delete`, `retention.ms` -1: kept, tasks restore from them) and the
     /// changelogs (`compact`), all with `internal_partitions` partitions and
     /// `replication_factor` replicas.
     pub fn new(cfg: &KafkaConfig) -> TopicPlan {
@@ -903,7 +904,7 @@ mod tests {
         let repartition = plan.internal(InternalTopic::SellerEvents).unwrap();
         assert!(repartition
             .configs
-            .contains(&("retention.ms".into(), "604800000".into())));
+            .contains(&("retention.ms".into(), "-1".into())));
         assert_eq!(
             plan.get("shipment-confirmations").unwrap().role,
             TopicRole::Input
