@@ -24,5 +24,5 @@ trap cleanup EXIT
 export VTRACK_TEST_BOOTSTRAP="127.0.0.1:${KAFKA_PORT}"
 
 step "cargo test (all targets; the Kafka tests use the broker above)"
-cargo test --locked --all-targets -- --test-threads=2
+RUST_TEST_THREADS=2 cargo test --locked --all-targets
 cargo test --locked --doc
