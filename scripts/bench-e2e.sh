@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# End-to-end benchmark on the real broker: a generated workload through `vtrack run`.
+# Reports events/s (input events / time until the group has no lag left) and the time a
+# restarted instance takes to restore its state.
+# Usage: scripts/bench-e2e.sh [PACKAGES]   (default 50000; needs scripts/kafka.sh start)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packages="${1:-50000}"
+app="bench-$(date +%s)"
+dir="$(mktemp -d)"
+cat > "$dir/vtrack.toml" <<TOML
+[kafka]
+bootstrap_servers = "$(scripts/kafka.sh bootstrap)"
+application_id = "$app"
+instance_id = "bench-0"
+confirmations_topic = "$app-confirmations"
+scans_topic = "$app-scans"
+verdicts_topic = "$app-verdicts"
+seller_vtr_topic = "$app-seller-vtr"
+late_confirmations_topic = "$app-late-confirmations"
+dead_letter_topic = "$app-dead-letters"
+late_events_topic = "$app-late-events"
+internal_partitions = 4
+TOML
+cargo build --release --quiet
+bin=target/release/vtrack
+start=$(date -u -d '60 days ago' +%Y-%m-%dT00:00:00Z)
+"$bin" generate --kafka --config "$dir/vtrack.toml" --packages "$packages" --start "$start" | tail -n 1 | tee "$dir/generate.txt"
+events=$(grep -o 'wrote [0-9]* confirmations' "$dir/generate.txt" | grep -o '[0-9]*' || true)
+
+lag() {
+  scripts/kafka.sh consumer-groups --describe --group "$app" 2>/dev/null |
+    awk 'NR>1 && $6 ~ /^[0-9]+$/ {s += $6} END {print (s == "" ? -1 : s)}'
+}
+wait_for_no_lag() {
+  local seen=0
+  while true; do
+    l=$(lag)
+    if [ "$l" = "0" ]; then seen=$((seen + 1)); else seen=0; fi
+    [ "$seen" -ge 2 ] && return 0
+    sleep 1
+  done
+}
+
+t0=$(date +%s.%N)
+VTRACK_LOG=info "$bin" run --config "$dir/vtrack.toml" > "$dir/run1.log" 2>&1 &
+pid=$!
+wait_for_no_lag
+t1=$(date +%s.%N)
+kill -TERM "$pid"; wait "$pid" || true
+input=$(grep -o 'input_events: [0-9]*' "$dir/run1.log" | tail -n 1 | grep -o '[0-9]*' || echo "?")
+echo "processed: $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s until no lag (includes start-up and group join)"
+grep -o 'wrote .*' "$dir/generate.txt" || true
+
+# Restore: a fresh start of the same instance re-reads every internal partition.
+VTRACK_LOG=info "$bin" run --config "$dir/vtrack.toml" > "$dir/run2.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 120); do grep -q "state restored" "$dir/run2.log" && break; sleep 1; done
+kill -TERM "$pid"; wait "$pid" || true
+grep "state restored" "$dir/run2.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -n 1
+echo "logs in $dir (input events counted by the first run's last progress line: $input; generated confirmations: ${events:-?})"
