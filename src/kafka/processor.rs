@@ -366,30 +366,35 @@ impl Worker {
         let mut count = 0u64;
         let mut last_progress = Instant::now();
         loop {
-            let position = reader
-                .position()?
-                .elements()
-                .first()
-                .and_then(|e| e.offset().to_raw())
-                .unwrap_or(0);
-            if position >= end {
-                break;
-            }
             match reader.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) if m.offset() < end => {
                     self.handle(topic, partition, m.offset(), m.payload())?;
                     count += 1;
                     last_progress = Instant::now();
+                    if m.offset() + 1 >= end {
+                        break;
+                    }
                 }
                 Some(Ok(_)) => break,
                 Some(Err(e)) => return Err(e.into()),
-                None if last_progress.elapsed() > RESTORE_STALL => {
-                    return Err(RunError::Restore(format!(
-                        "{topic}[{partition}]: no progress for {} s at offset {position} of {end}",
-                        RESTORE_STALL.as_secs()
-                    )))
+                None => {
+                    // Only transaction markers may be left before `end`.
+                    let position = reader
+                        .position()?
+                        .elements()
+                        .first()
+                        .and_then(|e| e.offset().to_raw())
+                        .unwrap_or(0);
+                    if position >= end {
+                        break;
+                    }
+                    if last_progress.elapsed() > RESTORE_STALL {
+                        return Err(RunError::Restore(format!(
+                            "{topic}[{partition}]: no progress for {} s at offset {position} of {end}",
+                            RESTORE_STALL.as_secs()
+                        )));
+                    }
                 }
-                None => {}
             }
         }
         if topic == self.topo.seller_events {
