@@ -3,7 +3,7 @@
 //! These are the decoded, validated events every driver feeds to the engine. They are
 //! independent of the wire format: JSON and protobuf both decode into them (see `codec`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Event time or any instant: milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
@@ -14,7 +14,7 @@ pub const HOUR_MS: Millis = 3_600_000;
 pub const DAY_MS: Millis = 86_400_000;
 
 /// What a shipment-confirmation event does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Action {
     /// First confirmation, or an update of carrier / tracking ID.
@@ -25,7 +25,7 @@ pub enum Action {
 }
 
 /// How a package was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ShipMethod {
     /// An ordinary parcel.
@@ -40,7 +40,7 @@ pub enum ShipMethod {
 }
 
 /// Kind of carrier scan. Every kind but `InfoReceived` is physical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ScanType {
     /// Label created / electronic manifest: **not** a physical scan.
@@ -146,7 +146,8 @@ impl ShipMethod {
 }
 
 /// A seller's shipment confirmation, update or cancellation (topic `shipment-confirmations`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serde here is the internal-topic layout (see `kafka::wire`), not the input JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confirmation {
     /// Unique id of this event; a repeat is a duplicate.
     pub event_id: String,
@@ -177,7 +178,8 @@ pub struct Confirmation {
 }
 
 /// A carrier's scan of a tracking ID (topic `carrier-scans`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serde here is the internal-topic layout (see `kafka::wire`), not the input JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scan {
     /// Unique id of this event.
     pub event_id: String,

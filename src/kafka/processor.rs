@@ -195,7 +195,7 @@ impl Worker {
                 &self.topo.order_events,
                 None,
                 Some(key.as_bytes()),
-                Some(&order_record(&c)),
+                Some(&order_record(c)),
                 None,
             )?;
         }
@@ -216,7 +216,7 @@ impl Worker {
                 &self.topo.tracking_events,
                 None,
                 Some(key.as_bytes()),
-                Some(&tracking_record(&s)),
+                Some(&tracking_record(s)),
                 None,
             )?;
         }

@@ -6,8 +6,7 @@ use super::sink::{headers, Sink};
 use super::topology::Topology;
 use super::watermark::WatermarkVector;
 use super::wire::{
-    decode, encode, OrderRecord, SellerRecord, Source, TrackingRecord, Translator,
-    WireConfirmation, WireError, WireScan,
+    decode, encode, OrderRecord, SellerRecord, Source, TrackingRecord, Translator, WireError,
 };
 use crate::carriers::CarrierRegistry;
 use crate::config::{EngineConfig, OutputFormat};
@@ -183,8 +182,7 @@ impl OrderTask {
     pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
         let mut out = OrderOutput::default();
         match decode::<OrderRecord>(payload)? {
-            OrderRecord::Confirmation(w) => {
-                let c = w.into_event();
+            OrderRecord::Confirmation(c) => {
                 if self.stage.confirmation(&c, ctx.syms, &mut out) == ConfirmOutcome::Late {
                     let json = crate::codec::confirmation_to_json(&c);
                     ctx.send_late_event(&ctx.topo.confirmations, &json, "window_closed")?;
@@ -266,10 +264,7 @@ impl TrackingTask {
         let mut out = TrackingOutput::default();
         let mut late_scan: Option<Scan> = None;
         match decode::<TrackingRecord>(payload)? {
-            TrackingRecord::Scan(w) => {
-                let Some(scan) = w.into_event() else {
-                    return Ok(());
-                };
+            TrackingRecord::Scan(scan) => {
                 let Some(msg) = ctx.translator().scan_in(&scan) else {
                     return Ok(());
                 };
@@ -418,11 +413,11 @@ impl SellerTask {
 }
 
 /// Encodes a validated confirmation for `<app>-order-events`.
-pub fn order_record(c: &Confirmation) -> Vec<u8> {
-    encode(&OrderRecord::Confirmation(WireConfirmation::from_event(c)))
+pub fn order_record(c: Confirmation) -> Vec<u8> {
+    encode(&OrderRecord::Confirmation(c))
 }
 
 /// Encodes a validated scan for `<app>-tracking-events`.
-pub fn tracking_record(s: &Scan) -> Vec<u8> {
-    encode(&TrackingRecord::Scan(WireScan::from_event(s)))
+pub fn tracking_record(s: Scan) -> Vec<u8> {
+    encode(&TrackingRecord::Scan(s))
 }

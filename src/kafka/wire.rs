@@ -9,7 +9,7 @@ use crate::engine::intern::Interner;
 use crate::engine::messages::{
     FactsMsg, PackageRef, ScanFacts, ScanIn, SellerDelta, SellerSlot, Subscribe, Unsubscribe,
 };
-use crate::event::{Action, Confirmation, Millis, Scan, ScanType, ShipMethod};
+use crate::event::{Confirmation, Millis, Scan};
 use crate::records::Status;
 use serde::{Deserialize, Serialize};
 
@@ -80,59 +80,11 @@ pub struct WireSlot {
     pub status: u8,
 }
 
-/// A shipment confirmation on the wire (the domain event, field for field).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireConfirmation {
-    /// event_id.
-    pub event_id: String,
-    /// true = CANCEL.
-    pub cancel: bool,
-    /// seller_id.
-    pub seller_id: String,
-    /// order_id.
-    pub order_id: String,
-    /// package_id.
-    pub package_id: String,
-    /// marketplace.
-    pub marketplace: String,
-    /// category.
-    pub category: String,
-    /// carrier as entered.
-    pub carrier: String,
-    /// tracking_id as entered.
-    pub tracking_id: String,
-    /// ship_method as its contract name.
-    pub ship_method: String,
-    /// package_value_cents.
-    pub package_value_cents: Option<i64>,
-    /// confirmed_at.
-    pub confirmed_at: Millis,
-    /// promised_delivery_at.
-    pub promised_delivery_at: Option<Millis>,
-}
-
-/// A carrier scan on the wire (the domain event, field for field).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireScan {
-    /// event_id.
-    pub event_id: String,
-    /// carrier as reported.
-    pub carrier: String,
-    /// tracking_id as reported.
-    pub tracking_id: String,
-    /// scan_type as its contract name.
-    pub scan_type: String,
-    /// scanned_at.
-    pub scanned_at: Millis,
-    /// location.
-    pub location: Option<String>,
-}
-
 /// Records of `<app>-order-events` (key: seller/order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderRecord {
     /// A CONFIRM or CANCEL.
-    Confirmation(WireConfirmation),
+    Confirmation(Confirmation),
     /// The tracking stage's answer to a subscription.
     Facts {
         /// The package.
@@ -155,7 +107,7 @@ pub enum OrderRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TrackingRecord {
     /// A carrier scan.
-    Scan(WireScan),
+    Scan(Scan),
     /// A package subscribes to a tracking ID.
     Subscribe {
         /// The package.
@@ -225,76 +177,6 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, WireError> {
         return Err(WireError::Version(version));
     }
     Ok(postcard::from_bytes(body)?)
-}
-
-impl WireConfirmation {
-    /// From the domain event.
-    pub fn from_event(c: &Confirmation) -> Self {
-        WireConfirmation {
-            event_id: c.event_id.clone(),
-            cancel: c.action == Action::Cancel,
-            seller_id: c.seller_id.clone(),
-            order_id: c.order_id.clone(),
-            package_id: c.package_id.clone(),
-            marketplace: c.marketplace.clone(),
-            category: c.category.clone(),
-            carrier: c.carrier.clone(),
-            tracking_id: c.tracking_id.clone(),
-            ship_method: c.ship_method.as_str().to_string(),
-            package_value_cents: c.package_value_cents,
-            confirmed_at: c.confirmed_at,
-            promised_delivery_at: c.promised_delivery_at,
-        }
-    }
-
-    /// To the domain event.
-    pub fn into_event(self) -> Confirmation {
-        Confirmation {
-            event_id: self.event_id,
-            action: if self.cancel {
-                Action::Cancel
-            } else {
-                Action::Confirm
-            },
-            seller_id: self.seller_id,
-            order_id: self.order_id,
-            package_id: self.package_id,
-            marketplace: self.marketplace,
-            category: self.category,
-            carrier: self.carrier,
-            tracking_id: self.tracking_id,
-            ship_method: ShipMethod::parse(&self.ship_method).unwrap_or_default(),
-            package_value_cents: self.package_value_cents,
-            confirmed_at: self.confirmed_at,
-            promised_delivery_at: self.promised_delivery_at,
-        }
-    }
-}
-
-impl WireScan {
-    /// From the domain event.
-    pub fn from_event(s: &Scan) -> Self {
-        WireScan {
-            event_id: s.event_id.clone(),
-            carrier: s.carrier.clone(),
-            tracking_id: s.tracking_id.clone(),
-            scan_type: s.scan_type.as_str().to_string(),
-            scanned_at: s.scanned_at,
-            location: s.location.clone(),
-        }
-    }
-
-    /// To the domain event (`None` when the scan type is not one this vtrack knows).
-    pub fn into_event(self) -> Option<Scan> {
-        Some(Scan {
-            scan_type: ScanType::parse(&self.scan_type)?,
-            event_id: self.event_id,
-            carrier: self.carrier,
-            tracking_id: self.tracking_id,
-            scanned_at: self.scanned_at,
-            location: self.location,
-        })
-    }
 }
 
 /// Converts between instance-local engine messages and wire records.
