@@ -48,8 +48,10 @@ pid=$!
 wait_for_no_lag
 t1=$(date +%s.%N)
 kill -TERM "$pid"; wait "$pid" || true
-input=$(grep -o 'input_events: [0-9]*' "$dir/run1.log" | tail -n 1 | grep -o '[0-9]*' || echo "?")
-echo "processed: $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s until no lag (includes start-up and group join)"
+input=$(grep -o 'input_events: [0-9]*' "$dir/run1.log" | tail -n 1 | grep -o '[0-9]*' || echo 0)
+busy=$(grep -o 'last_record_ms: [0-9]*' "$dir/run1.log" | tail -n 1 | grep -o '[0-9]*' || echo 0)
+echo "processed: $input input events; last record handled ${busy} ms after start: $(awk -v n="$input" -v ms="$busy" 'BEGIN {printf "%.0f", n * 1000 / (ms > 0 ? ms : 1)}') input events/s end to end"
+echo "wall: $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s until the group had no lag (includes start-up, group join and lag polling)"
 grep -o 'wrote .*' "$dir/generate.txt" || true
 
 # Restore: a fresh start of the same instance re-reads every internal partition.

@@ -174,6 +174,12 @@ pub struct OrderStage {
 }
 
 impl OrderStage {
+    /// Turns the materialising of verdict records on or off (off while a driver rebuilds
+    /// state whose records were written before).
+    pub fn set_emit_records(&mut self, emit: bool) {
+        self.emit_records = emit;
+    }
+
     /// An empty stage. With `emit_records`, every verdict change is materialised as a record.
     pub fn new(cfg: EngineConfig, carriers: Arc<CarrierRegistry>, emit_records: bool) -> Self {
         OrderStage {

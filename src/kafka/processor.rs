@@ -71,6 +71,7 @@ pub struct Worker {
     inputs: BTreeMap<Source, SourceClock>,
     announced: BTreeMap<Source, Millis>,
     last_announce: Instant,
+    started: Instant,
     failure: Option<String>,
     stats: Stats,
 }
@@ -85,6 +86,11 @@ struct Stats {
     seller_records: u64,
     commits: u64,
     commit_millis: u64,
+    offsets_millis: u64,
+    /// Records handled, of every topic.
+    records: u64,
+    /// Milliseconds from start to the last record handled (updated every 256 records).
+    last_record_ms: u64,
 }
 
 /// Milliseconds since the epoch, from the wall clock (the driver's only clock).
@@ -116,6 +122,10 @@ impl Worker {
         offset: i64,
         payload: Option<&[u8]>,
     ) -> Result<(), RunError> {
+        self.stats.records += 1;
+        if self.stats.records % 256 == 0 {
+            self.stats.last_record_ms = self.started.elapsed().as_millis() as u64;
+        }
         let payload = payload.unwrap_or_default();
         if topic == self.topo.confirmations || topic == self.topo.scans {
             return self.ingest(topic, partition, offset, payload);
@@ -298,6 +308,7 @@ impl Worker {
                 .ok_or_else(|| RunError::Rebalance("no consumer group metadata".into()))?;
             producer.send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
         }
+        self.stats.offsets_millis += started.elapsed().as_millis() as u64;
         producer.commit_transaction(TXN_TIMEOUT)?;
         producer.begin_transaction()?;
         self.stats.commits += 1;
@@ -346,14 +357,23 @@ impl Worker {
             .set("isolation.level", "read_committed")
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "10")
             .create()?;
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
         reader.assign(&tpl)?;
-        self.sink.muted = true;
+        self.set_restoring(true);
         let result = self.replay_partition(&reader, topic, partition, end);
-        self.sink.muted = false;
+        self.set_restoring(false);
         result
+    }
+
+    /// While restoring, nothing is written and no verdict record is built.
+    fn set_restoring(&mut self, restoring: bool) {
+        self.sink.muted = restoring;
+        for t in self.orders.values_mut() {
+            t.stage.set_emit_records(!restoring);
+        }
     }
 
     fn replay_partition(
@@ -366,7 +386,7 @@ impl Worker {
         let mut count = 0u64;
         let mut last_progress = Instant::now();
         loop {
-            match reader.poll(Duration::from_millis(100)) {
+            match reader.poll(Duration::from_millis(20)) {
                 Some(Ok(m)) if m.offset() < end => {
                     self.handle(topic, partition, m.offset(), m.payload())?;
                     count += 1;
@@ -557,6 +577,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         inputs: BTreeMap::new(),
         announced: BTreeMap::new(),
         last_announce: Instant::now(),
+        started: Instant::now(),
         failure: None,
         stats: Stats::default(),
         config: config.clone(),
@@ -599,7 +620,10 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         }
     }
     info!("stopping: committing the open transaction and leaving the group");
-    lock(&worker).commit(&consumer)?;
+    let mut w = lock(&worker);
+    w.commit(&consumer)?;
+    info!(stats = ?w.stats, "stopped");
+    drop(w);
     consumer.unsubscribe();
     Ok(())
 }
