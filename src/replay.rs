@@ -123,16 +123,19 @@ pub fn replay(
         engine.advance_to(t);
     }
     dead.finish()?;
-    let summary = write_outputs(&opts.out, &engine, as_of)?;
+    let written = write_outputs(&opts.out, &engine, as_of)?;
     Ok(ReplaySummary {
         as_of,
         lines: state.lines,
         dead_letters: state.dead,
         after_as_of: state.after_as_of,
         counters: engine.counters(),
+        by_status: written.by_status,
+        seller_rows: written.seller_rows,
+        at_risk_rows: written.at_risk_rows,
+        late_confirmations: written.late_confirmations,
         seconds: started.elapsed().as_secs_f64(),
         state: engine.state_stats(),
-        ..summary
     })
 }
 
@@ -172,15 +175,18 @@ fn read_file(
             continue;
         }
         st.lines += 1;
+        let mut reject = |st: &mut ReadState, error: String| {
+            st.dead += 1;
+            dead.write(&DeadLetter {
+                file: name.clone(),
+                line: number,
+                error,
+            })
+        };
         let event = match decode(kind, &line) {
             Ok(e) => e,
             Err(e) => {
-                st.dead += 1;
-                dead.write(&DeadLetter {
-                    file: name.clone(),
-                    line: number,
-                    error: e.to_string(),
-                })?;
+                reject(st, e.to_string())?;
                 continue;
             }
         };
@@ -191,12 +197,7 @@ fn read_file(
         }
         st.max_time = Some(st.max_time.map_or(t, |m: Millis| m.max(t)));
         if let Err(e) = engine.process(event) {
-            st.dead += 1;
-            dead.write(&DeadLetter {
-                file: name.clone(),
-                line: number,
-                error: e.to_string(),
-            })?;
+            reject(st, e.to_string())?;
         }
     }
     Ok(())
@@ -209,11 +210,19 @@ fn decode(kind: Kind, line: &[u8]) -> Result<Event, DecodeError> {
     }
 }
 
+/// What the output files hold.
+struct Written {
+    by_status: [u64; 4],
+    seller_rows: usize,
+    at_risk_rows: usize,
+    late_confirmations: usize,
+}
+
 fn write_outputs(
     out: &Path,
     engine: &Engine,
     as_of: Option<Millis>,
-) -> Result<ReplaySummary, ReplayError> {
+) -> Result<Written, ReplayError> {
     let verdicts = engine.verdicts();
     let mut by_status = [0u64; 4];
     let mut w = Writer::create(&out.join("verdicts.ndjson"))?;
@@ -238,18 +247,11 @@ fn write_outputs(
         w.write(l)?;
     }
     w.finish()?;
-    Ok(ReplaySummary {
-        as_of,
-        lines: 0,
-        dead_letters: 0,
-        after_as_of: 0,
-        counters: EngineCounters::default(),
+    Ok(Written {
         by_status,
         seller_rows: rows.len(),
         at_risk_rows: rows.iter().filter(|r| r.at_risk).count(),
         late_confirmations: late.len(),
-        seconds: 0.0,
-        state: StateStats::default(),
     })
 }
 

@@ -445,7 +445,7 @@ fn clean_mix_gives_only_valid_packages() {
 /// A large run, for measuring: `cargo test --release --test generate -- --ignored --nocapture`
 /// (`VTRACK_GEN_PACKAGES` sets the size; the default makes about 2.1 million events).
 #[test]
-#[ignore]
+#[ignore = "a measurement (peak memory of a 2-million-event run), not a check"]
 fn two_million_events_in_bounded_memory() {
     let packages = std::env::var("VTRACK_GEN_PACKAGES")
         .ok()

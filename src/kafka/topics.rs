@@ -783,6 +783,7 @@ impl Admin {
                     reason,
                 });
             }
+            // The broker offers no notification that a new topic's metadata is ready: poll.
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -829,6 +830,7 @@ impl Admin {
                 }
             }
             if !retry.is_empty() {
+                // Describing a just-created topic can fail until the broker knows it: poll.
                 std::thread::sleep(Duration::from_millis(100));
             }
             pending = retry;

@@ -102,6 +102,8 @@ pub fn poll_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
         if Instant::now() >= deadline {
             return false;
         }
+        // The interval of a poll against state outside the process (a topic, a log file);
+        // what is awaited is the condition, never the sleep.
         std::thread::sleep(Duration::from_millis(50));
     }
 }
