@@ -9,8 +9,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (warnings are errors)"
+step "cargo clippy (warnings are errors), with and without the kafka feature"
 cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --all-targets --locked --no-default-features -- -D warnings
 
 step "Kafka broker (scripts/kafka.sh start)"
 export KAFKA_PORT="${KAFKA_PORT:-9092}"

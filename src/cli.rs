@@ -194,6 +194,12 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+#[cfg(not(feature = "kafka"))]
+fn run_processor(_config: Option<PathBuf>) -> Result<()> {
+    bail!("this vtrack was built without Kafka support: rebuild with the default feature `kafka`")
+}
+
+#[cfg(feature = "kafka")]
 fn run_processor(config: Option<PathBuf>) -> Result<()> {
     let config = Config::load(config.as_deref())?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -272,6 +278,16 @@ fn generate_files(
     Ok(stats)
 }
 
+#[cfg(not(feature = "kafka"))]
+fn generate_kafka(
+    _opts: &GenerateOptions,
+    _config: Option<&std::path::Path>,
+    _format: MessageFormat,
+) -> Result<crate::generate::GenerateStats> {
+    bail!("this vtrack was built without Kafka support: rebuild with the default feature `kafka`")
+}
+
+#[cfg(feature = "kafka")]
 fn generate_kafka(
     opts: &GenerateOptions,
     config: Option<&std::path::Path>,

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod engine;
 pub mod event;
 pub mod generate;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod records;
 pub mod replay;

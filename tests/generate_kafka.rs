@@ -1,6 +1,7 @@
 //! `vtrack generate --kafka` against a real broker: exactly the generator's events land in
 //! the two input topics, decodable, keyed by order id and tracking ID, each key's events in
 //! one partition in generation order.
+#![cfg(feature = "kafka")]
 
 mod kafka_support;
 

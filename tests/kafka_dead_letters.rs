@@ -1,5 +1,6 @@
 //! Bad input on the real broker: it lands in the dead-letter topic with headers naming its
 //! topic, partition, offset and error, and everything else is processed.
+#![cfg(feature = "kafka")]
 
 mod kafka_support;
 

@@ -1,4 +1,5 @@
 //! A quiet input partition does not freeze time: windows still close.
+#![cfg(feature = "kafka")]
 
 mod kafka_support;
 

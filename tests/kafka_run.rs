@@ -1,4 +1,5 @@
 //! `vtrack run` on the real broker against `vtrack replay` on the same input.
+#![cfg(feature = "kafka")]
 
 mod kafka_support;
 

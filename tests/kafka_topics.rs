@@ -2,6 +2,7 @@
 //! the plan with its partitions and cleanup policy, changes nothing the second time, refuses
 //! internal topics with another partition count or cleanup policy (before creating
 //! anything), and without `create_topics` lists what to create.
+#![cfg(feature = "kafka")]
 
 mod kafka_support;
 
