@@ -558,6 +558,9 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
             format!("{}-{}", k.application_id, instance),
         )
         .set("enable.idempotence", "true")
+        // A restore runs while a transaction is open; it must not outlive the transaction.
+        // A crashed instance's open transaction is fenced at once by its restart anyway.
+        .set("transaction.timeout.ms", "300000")
         .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
         .create()?;
