@@ -316,6 +316,13 @@ impl Worker {
         Ok(())
     }
 
+    /// Aborts the open transaction and opens the next one.
+    fn abort(&mut self) -> Result<(), RunError> {
+        self.sink.producer.abort_transaction(TXN_TIMEOUT)?;
+        self.sink.producer.begin_transaction()?;
+        Ok(())
+    }
+
     /// Takes over assigned partitions: a task for each internal partition, its state
     /// restored from its input up to the group's committed offset, before it processes.
     fn assign(
@@ -515,8 +522,16 @@ impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             let mut w = self.lock();
-            if let Err(e) = w.commit(consumer) {
-                error!(error = %e, "commit before revocation failed");
+            // A lost assignment belongs to another member already: its work is aborted, and
+            // the new owner restores from the committed offsets.
+            let result = if consumer.assignment_lost() {
+                warn!("assignment lost: aborting the open transaction");
+                w.abort()
+            } else {
+                w.commit(consumer)
+            };
+            if let Err(e) = result {
+                error!(error = %e, "ending the transaction before revocation failed");
                 w.failure = Some(e.to_string());
             }
             w.revoke(tpl);
