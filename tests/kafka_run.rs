@@ -111,11 +111,24 @@ fn read_ndjson(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn without_revision(mut v: Value) -> Value {
+fn without_revision(v: Value) -> Value {
+    without(v, "revision")
+}
+
+fn without(mut v: Value, field: &str) -> Value {
     if let Some(o) = v.as_object_mut() {
-        o.remove("revision");
+        o.remove(field);
     }
     v
+}
+
+/// Seller rows as the stream shows them: a row is written when its numbers change or its
+/// window slides, so `as_of` is the event time of its last change, not the final one; the
+/// window's dates and the numbers are compared.
+fn seller_rows(rows: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    rows.into_iter()
+        .map(|(k, v)| (k, without(v, "as_of")))
+        .collect()
 }
 
 /// Latest payload per key (tombstones remove the key).
@@ -245,7 +258,7 @@ impl Fixture {
             .map(|v| {
                 (
                     key(&v, &["marketplace", "seller_id", "category", "window_days"]),
-                    v,
+                    without(v, "as_of"),
                 )
             })
             .collect();
@@ -288,7 +301,10 @@ impl Fixture {
         poll_until(Duration::from_secs(180), || {
             records = consume_all(&[&self.cfg.verdicts_topic], Until::end());
             verdicts = latest(&records);
-            sellers = latest(&consume_all(&[&self.cfg.seller_vtr_topic], Until::end()));
+            sellers = seller_rows(latest(&consume_all(
+                &[&self.cfg.seller_vtr_topic],
+                Until::end(),
+            )));
             verdicts == self.verdicts && sellers == self.sellers
         });
         let tails: String = logs
