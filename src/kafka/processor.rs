@@ -10,7 +10,7 @@ use super::sink::Sink;
 use super::tasks::{
     order_key, order_record, tracking_record, Ctx, OrderTask, SellerTask, TaskError, TrackingTask,
 };
-use super::topology::Topology;
+use super::topology::{TopicKind, Topology};
 use super::watermark::SourceClock;
 use super::wire::{encode, OrderRecord, Source, TrackingRecord};
 use crate::carriers::CarrierRegistry;
@@ -127,31 +127,33 @@ impl Worker {
             self.stats.last_record_ms = self.started.elapsed().as_millis() as u64;
         }
         let payload = payload.unwrap_or_default();
-        if topic == self.topo.confirmations || topic == self.topo.scans {
-            return self.ingest(topic, partition, offset, payload);
-        }
+        let Some(kind) = self.topo.kind(topic) else {
+            return Ok(());
+        };
         let mut ctx = ctx!(self);
         let stats = &mut self.stats;
-        let result = if topic == self.topo.order_events {
-            stats.order_records += 1;
-            match self.orders.get_mut(&partition) {
-                Some(t) => t.handle(payload, &mut ctx),
-                None => Ok(()),
+        let result = match kind {
+            TopicKind::Confirmations | TopicKind::Scans => {
+                return self.ingest(kind, topic, partition, offset, payload)
             }
-        } else if topic == self.topo.tracking_events {
-            stats.tracking_records += 1;
-            match self.tracking.get_mut(&partition) {
-                Some(t) => t.handle(payload, &mut ctx),
-                None => Ok(()),
+            TopicKind::OrderEvents => {
+                stats.order_records += 1;
+                self.orders
+                    .get_mut(&partition)
+                    .map_or(Ok(()), |t| t.handle(payload, &mut ctx))
             }
-        } else if topic == self.topo.seller_events {
-            stats.seller_records += 1;
-            match self.sellers.get_mut(&partition) {
-                Some(t) => t.handle(payload, &mut ctx),
-                None => Ok(()),
+            TopicKind::TrackingEvents => {
+                stats.tracking_records += 1;
+                self.tracking
+                    .get_mut(&partition)
+                    .map_or(Ok(()), |t| t.handle(payload, &mut ctx))
             }
-        } else {
-            Ok(())
+            TopicKind::SellerEvents => {
+                stats.seller_records += 1;
+                self.sellers
+                    .get_mut(&partition)
+                    .map_or(Ok(()), |t| t.handle(payload, &mut ctx))
+            }
         };
         match result {
             Err(TaskError::Wire(e)) => {
@@ -165,6 +167,7 @@ impl Worker {
     /// Decodes and validates an input event, then sends it to its stage's internal topic.
     fn ingest(
         &mut self,
+        kind: TopicKind,
         topic: &str,
         partition: i32,
         offset: i64,
@@ -172,7 +175,7 @@ impl Worker {
     ) -> Result<(), RunError> {
         let wall = wall_now();
         self.stats.input_events += 1;
-        let is_scans = topic == self.topo.scans;
+        let is_scans = kind == TopicKind::Scans;
         let decoded = if is_scans {
             decode_scan(payload).map(|s| (s.scanned_at, None, Some(s)))
         } else {
@@ -334,14 +337,11 @@ impl Worker {
         self.create_tasks(tpl);
         let mut restored = 0u64;
         for e in committed.elements() {
-            let internal = [
-                &self.topo.order_events,
-                &self.topo.tracking_events,
-                &self.topo.seller_events,
-            ];
-            if let (true, Offset::Offset(end)) =
-                (internal.contains(&&e.topic().to_string()), e.offset())
-            {
+            let internal = !matches!(
+                self.topo.kind(e.topic()),
+                None | Some(TopicKind::Confirmations | TopicKind::Scans)
+            );
+            if let (true, Offset::Offset(end)) = (internal, e.offset()) {
                 restored += self.restore(e.topic(), e.partition(), end)?;
             }
         }
@@ -439,17 +439,24 @@ impl Worker {
         for e in tpl.elements() {
             let p = e.partition();
             let ctx = ctx!(self);
-            if e.topic() == self.topo.order_events {
-                self.orders.insert(p, OrderTask::new(p, &ctx));
-            } else if e.topic() == self.topo.tracking_events {
-                self.tracking.insert(p, TrackingTask::new(p, &ctx));
-            } else if e.topic() == self.topo.seller_events {
-                self.sellers.insert(p, SellerTask::new(p, &ctx));
-            } else if e.topic() == self.topo.confirmations {
-                self.inputs
-                    .insert(Source::Confirmations(p), SourceClock::new(wall));
-            } else if e.topic() == self.topo.scans {
-                self.inputs.insert(Source::Scans(p), SourceClock::new(wall));
+            match self.topo.kind(e.topic()) {
+                Some(TopicKind::OrderEvents) => {
+                    self.orders.insert(p, OrderTask::new(p, &ctx));
+                }
+                Some(TopicKind::TrackingEvents) => {
+                    self.tracking.insert(p, TrackingTask::new(p, &ctx));
+                }
+                Some(TopicKind::SellerEvents) => {
+                    self.sellers.insert(p, SellerTask::new(p, &ctx));
+                }
+                Some(TopicKind::Confirmations) => {
+                    self.inputs
+                        .insert(Source::Confirmations(p), SourceClock::new(wall));
+                }
+                Some(TopicKind::Scans) => {
+                    self.inputs.insert(Source::Scans(p), SourceClock::new(wall));
+                }
+                None => {}
             }
         }
         info!(
@@ -465,16 +472,23 @@ impl Worker {
     fn revoke(&mut self, tpl: &TopicPartitionList) {
         for e in tpl.elements() {
             let p = e.partition();
-            if e.topic() == self.topo.order_events {
-                self.orders.remove(&p);
-            } else if e.topic() == self.topo.tracking_events {
-                self.tracking.remove(&p);
-            } else if e.topic() == self.topo.seller_events {
-                self.sellers.remove(&p);
-            } else if e.topic() == self.topo.confirmations {
-                self.inputs.remove(&Source::Confirmations(p));
-            } else if e.topic() == self.topo.scans {
-                self.inputs.remove(&Source::Scans(p));
+            match self.topo.kind(e.topic()) {
+                Some(TopicKind::OrderEvents) => {
+                    self.orders.remove(&p);
+                }
+                Some(TopicKind::TrackingEvents) => {
+                    self.tracking.remove(&p);
+                }
+                Some(TopicKind::SellerEvents) => {
+                    self.sellers.remove(&p);
+                }
+                Some(TopicKind::Confirmations) => {
+                    self.inputs.remove(&Source::Confirmations(p));
+                }
+                Some(TopicKind::Scans) => {
+                    self.inputs.remove(&Source::Scans(p));
+                }
+                None => {}
             }
         }
     }

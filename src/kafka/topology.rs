@@ -34,6 +34,21 @@ pub struct Topology {
     pub late_events: String,
 }
 
+/// What a topic the consumer reads is to an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicKind {
+    /// Input: shipment confirmations.
+    Confirmations,
+    /// Input: carrier scans.
+    Scans,
+    /// Internal: the order stage's input.
+    OrderEvents,
+    /// Internal: the tracking stage's input.
+    TrackingEvents,
+    /// Internal: the seller stage's input.
+    SellerEvents,
+}
+
 /// The name of an internal topic: `<application_id>-<name>`.
 pub fn internal_name(app: &str, name: &str) -> String {
     format!("{app}-{name}")
@@ -66,6 +81,19 @@ impl Topology {
             .map(Source::Confirmations)
             .chain((0..self.scans_partitions).map(Source::Scans))
             .collect()
+    }
+
+    /// What a topic the consumer reads is, `None` for any other topic.
+    pub fn kind(&self, topic: &str) -> Option<TopicKind> {
+        [
+            (&self.confirmations, TopicKind::Confirmations),
+            (&self.scans, TopicKind::Scans),
+            (&self.order_events, TopicKind::OrderEvents),
+            (&self.tracking_events, TopicKind::TrackingEvents),
+            (&self.seller_events, TopicKind::SellerEvents),
+        ]
+        .into_iter()
+        .find_map(|(name, kind)| (name == topic).then_some(kind))
     }
 
     /// The topics the consumer subscribes to.
