@@ -16,7 +16,6 @@ use crate::engine::order::{ConfirmOutcome, OrderOutput, OrderStage};
 use crate::engine::seller::{SellerStage, SellerUpdate};
 use crate::engine::tracking::{TrackingOutput, TrackingStage};
 use crate::event::{Confirmation, Millis, Scan};
-use crate::records::{LateConfirmationRecord, VerdictRecord};
 use rdkafka::error::KafkaError;
 use std::sync::Arc;
 
@@ -55,34 +54,20 @@ impl Ctx<'_> {
         }
     }
 
-    fn send_verdict(&self, v: &VerdictRecord) -> Result<(), KafkaError> {
+    /// Writes an output record, keyed, as JSON or as its protobuf message (`to_proto`).
+    fn send_output<T: serde::Serialize>(
+        &self,
+        topic: &str,
+        key: &str,
+        record: &T,
+        to_proto: fn(&T) -> Vec<u8>,
+    ) -> Result<(), KafkaError> {
         let payload = match self.format {
-            OutputFormat::Json => serde_json::to_vec(v).unwrap_or_default(),
-            OutputFormat::Protobuf => crate::codec::verdict_to_proto(v),
+            OutputFormat::Json => serde_json::to_vec(record).unwrap_or_default(),
+            OutputFormat::Protobuf => to_proto(record),
         };
-        let key = v.key();
-        self.sink.send(
-            &self.topo.verdicts,
-            None,
-            Some(key.as_bytes()),
-            Some(&payload),
-            None,
-        )
-    }
-
-    fn send_late_confirmation(&self, l: &LateConfirmationRecord) -> Result<(), KafkaError> {
-        let payload = match self.format {
-            OutputFormat::Json => serde_json::to_vec(l).unwrap_or_default(),
-            OutputFormat::Protobuf => crate::codec::late_confirmation_to_proto(l),
-        };
-        let key = l.key();
-        self.sink.send(
-            &self.topo.late_confirmations,
-            None,
-            Some(key.as_bytes()),
-            Some(&payload),
-            None,
-        )
+        self.sink
+            .send(topic, None, Some(key.as_bytes()), Some(&payload), None)
     }
 
     /// Sends a record to every partition of an internal topic.
@@ -136,10 +121,12 @@ impl Ctx<'_> {
             )?;
         }
         for v in &out.verdicts {
-            self.send_verdict(v)?;
+            let topic = &self.topo.verdicts;
+            self.send_output(topic, &v.key(), v, crate::codec::verdict_to_proto)?;
         }
         for l in &out.late_confirmations {
-            self.send_late_confirmation(l)?;
+            let topic = &self.topo.late_confirmations;
+            self.send_output(topic, &l.key(), l, crate::codec::late_confirmation_to_proto)?;
         }
         Ok(())
     }
@@ -389,18 +376,8 @@ impl SellerTask {
         for update in self.stage.take_updates(as_of, ctx.syms) {
             match update {
                 SellerUpdate::Record(r) => {
-                    let payload = match ctx.format {
-                        OutputFormat::Json => serde_json::to_vec(&r).unwrap_or_default(),
-                        OutputFormat::Protobuf => crate::codec::seller_vtr_to_proto(&r),
-                    };
-                    let key = r.key();
-                    ctx.sink.send(
-                        &ctx.topo.seller_vtr,
-                        None,
-                        Some(key.as_bytes()),
-                        Some(&payload),
-                        None,
-                    )?;
+                    let topic = &ctx.topo.seller_vtr;
+                    ctx.send_output(topic, &r.key(), &r, crate::codec::seller_vtr_to_proto)?;
                 }
                 SellerUpdate::Tombstone(key) => {
                     ctx.sink
