@@ -35,6 +35,33 @@ pub struct Config {
     pub carriers: CarriersConfig,
     /// The Kafka processor (`vtrack run`).
     pub kafka: KafkaConfig,
+    /// The HTTP endpoint of `vtrack run`: metrics, health, queries.
+    pub http: HttpConfig,
+}
+
+/// The HTTP endpoint of `vtrack run` (`[http]`): `/metrics`, `/healthz`, `/readyz` and the
+/// read-only queries `/v1/sellers/…` and `/v1/packages/…`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port to listen on; empty turns the endpoint off. The default answers on
+    /// loopback only; containers set `0.0.0.0:8080`.
+    pub bind: String,
+    /// The URL other instances use to reach this one, to forward queries for keys it owns.
+    /// Empty: `http://<host name>:<bind port>`.
+    pub advertised_url: String,
+    /// `/readyz` fails while the owned partitions are more records than this behind (0 = no limit).
+    pub ready_max_lag: i64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            bind: "127.0.0.1:8080".into(),
+            advertised_url: String::new(),
+            ready_max_lag: 100_000,
+        }
+    }
 }
 
 /// Output record encoding.
@@ -294,7 +321,7 @@ impl Config {
 /// Applies one `VTRACK_SECTION_KEY` variable to the matching `[section] key`, when the
 /// section is known. The value is read as TOML (number, boolean, array) or else as a string.
 fn apply_env_override(table: &mut toml::Table, name: &str, raw: &str) {
-    const SECTIONS: [&str; 3] = ["engine", "carriers", "kafka"];
+    const SECTIONS: [&str; 4] = ["engine", "carriers", "kafka", "http"];
     let Some(rest) = name.strip_prefix("VTRACK_") else {
         return;
     };

@@ -67,3 +67,42 @@ fn a_package_waiting_for_its_answer_past_the_close_is_not_final_until_the_answer
     assert_eq!(last.status, Status::Valid);
     assert!(last.is_final);
 }
+
+/// The point queries answer what the full listings hold, for every package and seller.
+#[test]
+fn point_queries_agree_with_the_full_listings() {
+    let opts = vtrack::generate::GenerateOptions {
+        packages: 400,
+        sellers: 12,
+        ..Default::default()
+    };
+    let events: Vec<vtrack::event::Event> = vtrack::generate::generate(&opts).collect();
+    let end = events.iter().map(|e| e.event_time()).max().unwrap();
+    let carriers = Arc::new(CarrierRegistry::default_us());
+    let mut engine = vtrack::engine::Engine::new(EngineConfig::default(), carriers, false);
+    for e in events {
+        let _ = engine.process(e);
+    }
+    engine.advance_to(end);
+    let verdicts = engine.verdicts();
+    assert!(!verdicts.is_empty());
+    for v in &verdicts {
+        let found = engine
+            .package(&v.seller_id, &v.order_id, &v.package_id)
+            .expect("every listed package is found");
+        assert_eq!(&found, v);
+    }
+    assert!(engine.package("no-such-seller", "o", "p").is_none());
+    let v = &verdicts[0];
+    assert!(engine
+        .package(&v.seller_id, &v.order_id, "no-such-package")
+        .is_none());
+    let rows = engine.seller_rows();
+    let sellers: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.seller_id.as_str()).collect();
+    for s in sellers {
+        let expected: Vec<_> = rows.iter().filter(|r| r.seller_id == s).cloned().collect();
+        assert_eq!(engine.seller_rows_of(s), expected, "seller {s}");
+    }
+    assert!(engine.seller_rows_of("no-such-seller").is_empty());
+}

@@ -34,6 +34,7 @@ fn expected_policies(cfg: &vtrack::config::KafkaConfig) -> Vec<(String, &'static
         (format!("{app}-order-changelog"), COMPACT),
         (format!("{app}-tracking-changelog"), COMPACT),
         (format!("{app}-seller-changelog"), COMPACT),
+        (format!("{app}-instances"), COMPACT),
     ]
 }
 
@@ -57,7 +58,12 @@ fn ensure_topics_creates_every_topic_with_its_partitions_and_policy() {
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
 
     for (name, policy) in &expected {
-        assert_eq!(topic_partitions(name), Some(3), "partitions of {name}");
+        let partitions = if name.ends_with("-instances") { 1 } else { 3 };
+        assert_eq!(
+            topic_partitions(name),
+            Some(partitions),
+            "partitions of {name}"
+        );
         let config = topic_config(name);
         assert_eq!(
             config.get("cleanup.policy").map(String::as_str),
@@ -83,7 +89,12 @@ fn ensure_topics_creates_every_topic_with_its_partitions_and_policy() {
     assert!(again.created.is_empty(), "{:?}", again.created);
     ensure_topics(&cfg).expect("ensure_topics");
     for (name, policy) in &expected {
-        assert_eq!(topic_partitions(name), Some(3), "partitions of {name}");
+        let partitions = if name.ends_with("-instances") { 1 } else { 3 };
+        assert_eq!(
+            topic_partitions(name),
+            Some(partitions),
+            "partitions of {name}"
+        );
         assert_eq!(topic_config(name)["cleanup.policy"], *policy);
     }
 

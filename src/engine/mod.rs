@@ -329,6 +329,22 @@ impl Engine {
         self.seller.rows(self.now, &self.syms)
     }
 
+    /// The latest verdict of one package (what `GET /v1/packages/…` answers).
+    pub fn package(
+        &self,
+        seller_id: &str,
+        order_id: &str,
+        package_id: &str,
+    ) -> Option<VerdictRecord> {
+        self.order
+            .package_record(&self.syms, seller_id, order_id, package_id)
+    }
+
+    /// One seller's rows as of event time (what `GET /v1/sellers/…/vtr` answers).
+    pub fn seller_rows_of(&self, seller_id: &str) -> Vec<SellerVtrRecord> {
+        self.seller.seller_rows(seller_id, self.now, &self.syms)
+    }
+
     /// What the engine saw.
     pub fn counters(&self) -> EngineCounters {
         let mut c = self.counters;

@@ -431,6 +431,22 @@ impl OrderStage {
         records
     }
 
+    /// The latest verdict of one package, as a record; `None` when the stage holds no
+    /// verdict for it.
+    pub fn package_record(
+        &self,
+        syms: &Interner,
+        seller_id: &str,
+        order_id: &str,
+        package_id: &str,
+    ) -> Option<VerdictRecord> {
+        let (seller, package) = (syms.get(seller_id)?, syms.get(package_id)?);
+        let order = &self.orders[self.find(seller, order_id)?];
+        let p = order.packages.iter().find(|p| p.package == package)?;
+        let v = p.verdict.as_ref()?;
+        Some(build_record(&self.carriers, syms, order, p, v, &self.cfg))
+    }
+
     /// One late-confirmation record per package whose latest verdict carries a late reason.
     pub fn late_confirmation_records(&self, syms: &Interner) -> Vec<LateConfirmationRecord> {
         self.verdict_records(syms)

@@ -109,14 +109,32 @@ impl SellerStage {
                 }
             }
         }
-        rows.sort_by(|a, b| {
-            (&a.marketplace, &a.seller_id, &a.category, a.window_days).cmp(&(
-                &b.marketplace,
-                &b.seller_id,
-                &b.category,
-                b.window_days,
-            ))
-        });
+        sort_rows(&mut rows);
+        rows
+    }
+
+    /// The rows of one seller (every marketplace, category or `*`, and window) as of `as_of`.
+    pub fn seller_rows(
+        &self,
+        seller_id: &str,
+        as_of: Millis,
+        syms: &Interner,
+    ) -> Vec<SellerVtrRecord> {
+        let Some(seller) = syms.get(seller_id) else {
+            return Vec::new();
+        };
+        let mut rows = Vec::new();
+        for (&(mkt, s), cats) in &self.sellers {
+            if s != seller {
+                continue;
+            }
+            for (key, counts) in self.window_counts(cats, as_of) {
+                if counts.iter().any(|c| *c != 0) {
+                    rows.push(self.record(syms, mkt, seller, key.0, key.1, as_of, counts));
+                }
+            }
+        }
+        sort_rows(&mut rows);
         rows
     }
 
@@ -256,4 +274,16 @@ impl SellerStage {
             .sum::<usize>()
             + self.written.len() * 64
     }
+}
+
+/// Sorts rows by marketplace, seller, category, window.
+fn sort_rows(rows: &mut [SellerVtrRecord]) {
+    rows.sort_by(|a, b| {
+        (&a.marketplace, &a.seller_id, &a.category, a.window_days).cmp(&(
+            &b.marketplace,
+            &b.seller_id,
+            &b.category,
+            b.window_days,
+        ))
+    });
 }

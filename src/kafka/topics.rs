@@ -54,17 +54,21 @@ pub enum InternalTopic {
     TrackingChangelog,
     /// Compacted changelog of the seller stage's state.
     SellerChangelog,
+    /// Compacted, one partition: each instance's query URL and the partitions it owns
+    /// (key: instance id), so any instance can forward a query to the key's owner.
+    Instances,
 }
 
 impl InternalTopic {
     /// Every internal topic, repartition topics first.
-    pub const ALL: [InternalTopic; 6] = [
+    pub const ALL: [InternalTopic; 7] = [
         InternalTopic::OrderEvents,
         InternalTopic::TrackingEvents,
         InternalTopic::SellerEvents,
         InternalTopic::OrderChangelog,
         InternalTopic::TrackingChangelog,
         InternalTopic::SellerChangelog,
+        InternalTopic::Instances,
     ];
 
     /// The name after `<application_id>-`, e.g. `order-events`.
@@ -76,6 +80,7 @@ impl InternalTopic {
             InternalTopic::OrderChangelog => "order-changelog",
             InternalTopic::TrackingChangelog => "tracking-changelog",
             InternalTopic::SellerChangelog => "seller-changelog",
+            InternalTopic::Instances => "instances",
         }
     }
 
@@ -89,9 +94,9 @@ impl InternalTopic {
         )
     }
 
-    /// `compact` for changelogs, `delete` for repartition topics.
+    /// `compact` for changelogs and the instance directory, `delete` for repartition topics.
     pub fn cleanup_policy(self) -> CleanupPolicy {
-        if self.is_changelog() {
+        if self.is_changelog() || self == InternalTopic::Instances {
             CleanupPolicy::Compact
         } else {
             CleanupPolicy::Delete
@@ -189,8 +194,11 @@ impl TopicSpec {
             "cleanup.policy".to_string(),
             cleanup_policy.as_str().to_string(),
         )];
+        let mut partitions = cfg.internal_partitions;
         if let TopicRole::Internal(t) = role {
-            if !t.is_changelog() {
+            if t == InternalTopic::Instances {
+                partitions = 1;
+            } else if !t.is_changelog() {
                 configs.push((
                     "retention.ms".to_string(),
                     REPARTITION_RETENTION_MS.to_string(),
@@ -201,7 +209,7 @@ impl TopicSpec {
             name,
             setting,
             role,
-            partitions: cfg.internal_partitions,
+            partitions,
             replication: cfg.replication_factor,
             cleanup_policy,
             configs,
@@ -891,17 +899,19 @@ mod tests {
     #[test]
     fn the_plan_lists_every_topic_with_its_policy() {
         let plan = TopicPlan::new(&cfg());
-        assert_eq!(plan.topics.len(), 13);
+        assert_eq!(plan.topics.len(), 14);
         plan.validate().unwrap();
+        assert!(plan.topics.iter().all(|t| t.replication == 1));
         assert!(plan
             .topics
             .iter()
-            .all(|t| t.partitions == 3 && t.replication == 1));
+            .all(|t| t.partitions == if t.name == "app-instances" { 1 } else { 3 }));
         let policy = |n: &str| plan.get(n).unwrap().cleanup_policy;
         assert_eq!(policy("seller-vtr"), CleanupPolicy::Compact);
         assert_eq!(policy("tracking-verdicts"), CleanupPolicy::Delete);
         assert_eq!(policy("late-confirmations"), CleanupPolicy::Delete);
         assert_eq!(policy("app-order-changelog"), CleanupPolicy::Compact);
+        assert_eq!(policy("app-instances"), CleanupPolicy::Compact);
         assert_eq!(policy("app-tracking-events"), CleanupPolicy::Delete);
         let repartition = plan.internal(InternalTopic::SellerEvents).unwrap();
         assert!(repartition

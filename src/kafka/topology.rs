@@ -32,6 +32,8 @@ pub struct Topology {
     pub dead_letters: String,
     /// Output: late events.
     pub late_events: String,
+    /// Internal: the instance directory (query URL and owned partitions per instance).
+    pub instances: String,
 }
 
 /// What a topic the consumer reads is to an instance.
@@ -72,6 +74,7 @@ impl Topology {
             late_confirmations: cfg.late_confirmations_topic.clone(),
             dead_letters: cfg.dead_letter_topic.clone(),
             late_events: cfg.late_events_topic.clone(),
+            instances: internal_name(app, "instances"),
         }
     }
 
@@ -105,5 +108,66 @@ impl Topology {
             &self.tracking_events,
             &self.seller_events,
         ]
+    }
+}
+
+/// The partition Kafka's `murmur2_random` partitioner (the Java client's default) gives a
+/// non-empty key: `(murmur2(key) & 0x7fffffff) % partitions`.
+pub fn partition_of(key: &[u8], partitions: i32) -> i32 {
+    ((murmur2(key) & 0x7fff_ffff) % partitions.max(1) as u32) as i32
+}
+
+/// Kafka's 32-bit murmur2 hash (seed `0x9747b28c`), as the Java client computes it.
+pub fn murmur2(data: &[u8]) -> u32 {
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M) ^ k;
+    }
+    let rest = chunks.remainder();
+    if rest.len() >= 3 {
+        h ^= u32::from(rest[2]) << 16;
+    }
+    if rest.len() >= 2 {
+        h ^= u32::from(rest[1]) << 8;
+    }
+    if let Some(&b) = rest.first() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Java client's own test vectors (`UtilsTest.testMurmur2`).
+    #[test]
+    fn murmur2_matches_the_java_client() {
+        let cases: [(&str, i32); 6] = [
+            ("21", -973932308),
+            ("foobar", -790332482),
+            ("a-little-bit-long-string", -985981536),
+            ("a-little-bit-longer-string", -1486304829),
+            (
+                "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58897971,
+            ),
+            ("abc", 479470107),
+        ];
+        for (key, expected) in cases {
+            assert_eq!(murmur2(key.as_bytes()) as i32, expected, "{key}");
+        }
+        assert!((0..8).contains(&partition_of(b"seller-1", 8)));
     }
 }
