@@ -14,7 +14,11 @@ pub mod engine;
 pub mod event;
 pub mod generate;
 #[cfg(feature = "kafka")]
+pub mod http;
+#[cfg(feature = "kafka")]
 pub mod kafka;
+#[cfg(feature = "kafka")]
+pub mod metrics;
 pub mod records;
 pub mod replay;
 pub mod timestamp;

@@ -81,33 +81,168 @@ pub enum Kind {
 
 /// Every metric: name, kind, unit, description. The operations guide lists the same names.
 pub const ALL: &[(&str, Kind, Unit, &str)] = &[
-    (INPUT_EVENTS, Kind::Counter, Unit::Count, "Input events read, per input topic."),
-    (RECORDS_CONSUMED, Kind::Counter, Unit::Count, "Records read, per topic and stage."),
-    (RECORDS_PRODUCED, Kind::Counter, Unit::Count, "Records written, per topic."),
-    (BAD_INPUT, Kind::Counter, Unit::Count, "Bad input sent to the dead-letter topic, per input topic and reason."),
-    (LATE_EVENTS, Kind::Counter, Unit::Count, "Events later than the allowed lateness, per input topic and reason."),
-    (VERDICTS, Kind::Counter, Unit::Count, "Verdict records written, per status."),
-    (FINAL_VERDICTS, Kind::Counter, Unit::Count, "Packages whose verdict became final, per status."),
-    (FINAL_VERDICT_REASONS, Kind::Counter, Unit::Count, "Reasons carried by final verdicts, per reason."),
-    (LATE_CONFIRMATIONS, Kind::Counter, Unit::Count, "Late-confirmation records written, per reason."),
-    (SELLERS_AT_RISK, Kind::Gauge, Unit::Count, "Sellers whose all-categories row is at risk, per window, on this instance."),
-    (CARRIER_VALID_RATIO, Kind::Gauge, Unit::Count, "VALID / (VALID + INVALID) of final verdicts since start, per carrier."),
-    (CONSUMER_LAG, Kind::Gauge, Unit::Count, "Records behind the end of each owned partition."),
-    (WATERMARK_LAG, Kind::Gauge, Unit::Seconds, "Wall clock minus the event time of the slowest task, per stage."),
-    (STATE_ENTRIES, Kind::Gauge, Unit::Count, "Entries of state held, per stage."),
-    (STATE_BYTES, Kind::Gauge, Unit::Bytes, "Bytes of state held, per stage."),
-    (RESTORE_RECORDS, Kind::Counter, Unit::Count, "Records re-read to restore state."),
-    (RESTORE_REMAINING, Kind::Gauge, Unit::Count, "Records left to re-read by the restore in progress."),
-    (RESTORE_DURATION, Kind::Histogram, Unit::Seconds, "Duration of each restore of newly assigned partitions."),
-    (TRANSACTION_COMMITS, Kind::Counter, Unit::Count, "Kafka transactions committed."),
-    (TRANSACTION_ABORTS, Kind::Counter, Unit::Count, "Kafka transactions aborted."),
-    (TRANSACTION_COMMIT_DURATION, Kind::Histogram, Unit::Seconds, "Time to commit one transaction."),
-    (REBALANCES, Kind::Counter, Unit::Count, "Rebalance callbacks, per kind (assign, revoke, lost)."),
-    (ASSIGNED_PARTITIONS, Kind::Gauge, Unit::Count, "Partitions owned, per stage."),
-    (VERDICT_EVENT_TIME_LATENCY, Kind::Histogram, Unit::Seconds, "From the latest event time a verdict holds to the moment it is written."),
-    (VERDICT_ARRIVAL_LATENCY, Kind::Histogram, Unit::Seconds, "From the arrival of the input record that caused an output to the moment it is written."),
-    (READY, Kind::Gauge, Unit::Count, "1 when the instance is ready, else 0."),
-    (BUILD_INFO, Kind::Gauge, Unit::Count, "Always 1, labelled with the version."),
+    (
+        INPUT_EVENTS,
+        Kind::Counter,
+        Unit::Count,
+        "Input events read, per input topic.",
+    ),
+    (
+        RECORDS_CONSUMED,
+        Kind::Counter,
+        Unit::Count,
+        "Records read, per topic and stage.",
+    ),
+    (
+        RECORDS_PRODUCED,
+        Kind::Counter,
+        Unit::Count,
+        "Records written, per topic.",
+    ),
+    (
+        BAD_INPUT,
+        Kind::Counter,
+        Unit::Count,
+        "Bad input sent to the dead-letter topic, per input topic and reason.",
+    ),
+    (
+        LATE_EVENTS,
+        Kind::Counter,
+        Unit::Count,
+        "Events later than the allowed lateness, per input topic and reason.",
+    ),
+    (
+        VERDICTS,
+        Kind::Counter,
+        Unit::Count,
+        "Verdict records written, per status.",
+    ),
+    (
+        FINAL_VERDICTS,
+        Kind::Counter,
+        Unit::Count,
+        "Packages whose verdict became final, per status.",
+    ),
+    (
+        FINAL_VERDICT_REASONS,
+        Kind::Counter,
+        Unit::Count,
+        "Reasons carried by final verdicts, per reason.",
+    ),
+    (
+        LATE_CONFIRMATIONS,
+        Kind::Counter,
+        Unit::Count,
+        "Late-confirmation records written, per reason.",
+    ),
+    (
+        SELLERS_AT_RISK,
+        Kind::Gauge,
+        Unit::Count,
+        "Sellers whose all-categories row is at risk, per window, on this instance.",
+    ),
+    (
+        CARRIER_VALID_RATIO,
+        Kind::Gauge,
+        Unit::Count,
+        "VALID / (VALID + INVALID) of final verdicts since start, per carrier.",
+    ),
+    (
+        CONSUMER_LAG,
+        Kind::Gauge,
+        Unit::Count,
+        "Records behind the end of each owned partition.",
+    ),
+    (
+        WATERMARK_LAG,
+        Kind::Gauge,
+        Unit::Seconds,
+        "Wall clock minus the event time of the slowest task, per stage.",
+    ),
+    (
+        STATE_ENTRIES,
+        Kind::Gauge,
+        Unit::Count,
+        "Entries of state held, per stage.",
+    ),
+    (
+        STATE_BYTES,
+        Kind::Gauge,
+        Unit::Bytes,
+        "Bytes of state held, per stage.",
+    ),
+    (
+        RESTORE_RECORDS,
+        Kind::Counter,
+        Unit::Count,
+        "Records re-read to restore state.",
+    ),
+    (
+        RESTORE_REMAINING,
+        Kind::Gauge,
+        Unit::Count,
+        "Records left to re-read by the restore in progress.",
+    ),
+    (
+        RESTORE_DURATION,
+        Kind::Histogram,
+        Unit::Seconds,
+        "Duration of each restore of newly assigned partitions.",
+    ),
+    (
+        TRANSACTION_COMMITS,
+        Kind::Counter,
+        Unit::Count,
+        "Kafka transactions committed.",
+    ),
+    (
+        TRANSACTION_ABORTS,
+        Kind::Counter,
+        Unit::Count,
+        "Kafka transactions aborted.",
+    ),
+    (
+        TRANSACTION_COMMIT_DURATION,
+        Kind::Histogram,
+        Unit::Seconds,
+        "Time to commit one transaction.",
+    ),
+    (
+        REBALANCES,
+        Kind::Counter,
+        Unit::Count,
+        "Rebalance callbacks, per kind (assign, revoke, lost).",
+    ),
+    (
+        ASSIGNED_PARTITIONS,
+        Kind::Gauge,
+        Unit::Count,
+        "Partitions owned, per stage.",
+    ),
+    (
+        VERDICT_EVENT_TIME_LATENCY,
+        Kind::Histogram,
+        Unit::Seconds,
+        "From the latest event time a verdict holds to the moment it is written.",
+    ),
+    (
+        VERDICT_ARRIVAL_LATENCY,
+        Kind::Histogram,
+        Unit::Seconds,
+        "From the arrival of the input record that caused an output to the moment it is written.",
+    ),
+    (
+        READY,
+        Kind::Gauge,
+        Unit::Count,
+        "1 when the instance is ready, else 0.",
+    ),
+    (
+        BUILD_INFO,
+        Kind::Gauge,
+        Unit::Count,
+        "Always 1, labelled with the version.",
+    ),
 ];
 
 /// Buckets of the latency histograms: 5 ms to 7 days.
@@ -137,8 +272,18 @@ pub fn install() -> PrometheusHandle {
                     Some(GAUGE_IDLE_TIMEOUT),
                 )
                 .set_buckets_for_metric(Matcher::Suffix("latency_seconds".into()), LATENCY_BUCKETS)
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("commit_seconds".into()), DURATION_BUCKETS))
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), DURATION_BUCKETS))
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Suffix("commit_seconds".into()),
+                        DURATION_BUCKETS,
+                    )
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Suffix("duration_seconds".into()),
+                        DURATION_BUCKETS,
+                    )
+                })
                 .expect("bucket lists are non-empty");
             let recorder = builder.build_recorder();
             let handle = recorder.handle();

@@ -26,6 +26,15 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// A short, fixed name of the kind of error, for metric labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DecodeError::Undecodable(_) => "undecodable",
+            DecodeError::Missing { .. } => "missing_field",
+            DecodeError::Field { .. } => "invalid_field",
+        }
+    }
+
     /// The field the error is about, if it is about one field.
     pub fn field(&self) -> Option<&'static str> {
         match self {

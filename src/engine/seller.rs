@@ -113,6 +113,11 @@ impl SellerStage {
         rows
     }
 
+    /// Number of seller rows (marketplace, seller, category or `*`, window) last written.
+    pub fn row_count(&self) -> usize {
+        self.written.len()
+    }
+
     /// The rows of one seller (every marketplace, category or `*`, and window) as of `as_of`.
     pub fn seller_rows(
         &self,

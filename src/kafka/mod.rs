@@ -4,8 +4,11 @@
 //! of the VTR rules: those stay in [`crate::engine`].
 
 pub mod client;
+pub mod directory;
+pub mod meters;
 pub mod processor;
 pub mod produce;
+pub mod queries;
 pub mod sink;
 pub mod tasks;
 pub mod topics;

@@ -6,6 +6,8 @@
 //! interval are committed in one Kafka transaction, so a `read_committed` reader sees each
 //! result exactly once. Rebalances commit before partitions are revoked.
 
+use super::directory::{Directory, Member};
+use super::meters::Meters;
 use super::sink::Sink;
 use super::tasks::{
     order_key, order_record, tracking_record, Ctx, OrderTask, SellerTask, TaskError, TrackingTask,
@@ -18,10 +20,12 @@ use crate::codec::{decode_confirmation, decode_scan};
 use crate::config::Config;
 use crate::engine::intern::Interner;
 use crate::event::Millis;
+use crate::http::health::{Health, NotReady};
+use crate::http::HttpServer;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, Producer};
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +38,8 @@ const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 const RESTORE_STALL: Duration = Duration::from_secs(60);
 /// How often input partitions announce their event time.
 const ANNOUNCE_EVERY: Duration = Duration::from_millis(200);
+/// How often the state gauges are refreshed (they walk the state).
+const GAUGES_EVERY: Duration = Duration::from_secs(10);
 
 /// Errors that stop the processor.
 #[derive(Debug, thiserror::Error)]
@@ -56,24 +62,32 @@ pub enum RunError {
     /// A task's state could not be restored.
     #[error("restore: {0}")]
     Restore(String),
+    /// The HTTP endpoint could not start.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 /// The state of one instance: its tasks and the clocks of its input partitions.
 pub struct Worker {
-    config: Config,
+    pub(super) config: Config,
     carriers: Arc<CarrierRegistry>,
-    syms: Interner,
+    pub(super) syms: Interner,
     sink: Sink,
-    topo: Topology,
-    orders: BTreeMap<i32, OrderTask>,
-    tracking: BTreeMap<i32, TrackingTask>,
-    sellers: BTreeMap<i32, SellerTask>,
+    pub(super) topo: Topology,
+    pub(super) orders: BTreeMap<i32, OrderTask>,
+    pub(super) tracking: BTreeMap<i32, TrackingTask>,
+    pub(super) sellers: BTreeMap<i32, SellerTask>,
     inputs: BTreeMap<Source, SourceClock>,
     announced: BTreeMap<Source, Millis>,
     last_announce: Instant,
     started: Instant,
     failure: Option<String>,
     stats: Stats,
+    meters: Meters,
+    health: Arc<Health>,
+    /// This instance's id and query URL, for the instance directory.
+    instance_id: String,
+    url: String,
 }
 
 /// What an instance did since start, logged periodically.
@@ -94,7 +108,7 @@ struct Stats {
 }
 
 /// Milliseconds since the epoch, from the wall clock (the driver's only clock).
-fn wall_now() -> Millis {
+pub(super) fn wall_now() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
@@ -109,20 +123,23 @@ macro_rules! ctx {
             topo: &$w.topo,
             engine: &$w.config.engine,
             format: $w.config.kafka.output_format,
+            meters: &mut $w.meters,
         }
     };
 }
 
 impl Worker {
-    /// Routes one consumed message to ingest or to its task.
+    /// Routes one consumed message to ingest or to its task; `arrival` is its Kafka timestamp.
     fn handle(
         &mut self,
         topic: &str,
         partition: i32,
         offset: i64,
         payload: Option<&[u8]>,
+        arrival: Option<i64>,
     ) -> Result<(), RunError> {
         self.stats.records += 1;
+        self.sink.arrival.set(arrival);
         if self.stats.records % 256 == 0 {
             self.stats.last_record_ms = self.started.elapsed().as_millis() as u64;
         }
@@ -130,6 +147,9 @@ impl Worker {
         let Some(kind) = self.topo.kind(topic) else {
             return Ok(());
         };
+        if !self.sink.muted {
+            self.meters.consumed(kind);
+        }
         let mut ctx = ctx!(self);
         let stats = &mut self.stats;
         let result = match kind {
@@ -183,7 +203,10 @@ impl Worker {
         };
         let (time, confirmation, scan) = match decoded {
             Ok(d) => d,
-            Err(e) => return self.dead_letter(topic, partition, offset, payload, &e.to_string()),
+            Err(e) => {
+                let (kind, why) = (e.kind(), e.to_string());
+                return self.dead_letter(topic, partition, offset, payload, kind, &why);
+            }
         };
         let skew = self.config.kafka.max_future_skew;
         if time > wall.saturating_add(skew) {
@@ -191,7 +214,7 @@ impl Worker {
                 "event time {} lies more than max_future_skew ahead of the wall clock",
                 crate::timestamp::format_rfc3339(time)
             );
-            return self.dead_letter(topic, partition, offset, payload, &why);
+            return self.dead_letter(topic, partition, offset, payload, "future_time", &why);
         }
         let source = if is_scans {
             Source::Scans(partition)
@@ -204,12 +227,11 @@ impl Worker {
             .observe(time, wall);
         if let Some(c) = confirmation {
             let key = order_key(&c.seller_id, &c.order_id);
-            self.sink.send(
+            self.sink.send_internal(
                 &self.topo.order_events,
                 None,
                 Some(key.as_bytes()),
-                Some(&order_record(c)),
-                None,
+                &order_record(c),
             )?;
         }
         if let Some(s) = scan {
@@ -221,16 +243,16 @@ impl Worker {
                         partition,
                         offset,
                         payload,
+                        "invalid_field",
                         "field `tracking_id`: not well formed",
                     )
                 }
             };
-            self.sink.send(
+            self.sink.send_internal(
                 &self.topo.tracking_events,
                 None,
                 Some(key.as_bytes()),
-                Some(&tracking_record(s)),
-                None,
+                &tracking_record(s),
             )?;
         }
         Ok(())
@@ -242,9 +264,13 @@ impl Worker {
         partition: i32,
         offset: i64,
         payload: &[u8],
+        reason: &'static str,
         error: &str,
     ) -> Result<(), RunError> {
         self.stats.dead_letters += 1;
+        if !self.sink.muted {
+            super::meters::bad_input(topic, reason);
+        }
         if self.stats.dead_letters <= 10 || self.stats.dead_letters.is_power_of_two() {
             warn!(
                 topic,
@@ -278,6 +304,7 @@ impl Worker {
     }
 
     fn announce_inputs(&mut self) -> Result<(), RunError> {
+        self.sink.arrival.set(None);
         let wall = wall_now();
         let idle_after = self.config.kafka.idle_source_after;
         let fallback = self.inputs.values().filter_map(|c| c.max_event_time).max();
@@ -316,11 +343,17 @@ impl Worker {
         producer.begin_transaction()?;
         self.stats.commits += 1;
         self.stats.commit_millis += started.elapsed().as_millis() as u64;
+        self.meters.commits.increment(1);
+        self.meters
+            .commit_seconds
+            .record(started.elapsed().as_secs_f64());
+        self.meters.flush();
         Ok(())
     }
 
     /// Aborts the open transaction and opens the next one.
     fn abort(&mut self) -> Result<(), RunError> {
+        self.meters.aborts.increment(1);
         self.sink.producer.abort_transaction(TXN_TIMEOUT)?;
         self.sink.producer.begin_transaction()?;
         Ok(())
@@ -334,7 +367,9 @@ impl Worker {
         committed: &TopicPartitionList,
     ) -> Result<(), RunError> {
         let started = Instant::now();
+        self.health.set_joined();
         self.create_tasks(tpl);
+        self.health.set_restoring(true);
         let mut restored = 0u64;
         for e in committed.elements() {
             let internal = !matches!(
@@ -342,14 +377,25 @@ impl Worker {
                 None | Some(TopicKind::Confirmations | TopicKind::Scans)
             );
             if let (true, Offset::Offset(end)) = (internal, e.offset()) {
-                restored += self.restore(e.topic(), e.partition(), end)?;
+                let result = self.restore(e.topic(), e.partition(), end);
+                if result.is_err() {
+                    self.health.set_restoring(false);
+                }
+                restored += result?;
             }
         }
+        self.meters.restore_records.increment(restored);
+        self.meters
+            .restore_seconds
+            .record(started.elapsed().as_secs_f64());
+        self.announce_membership()?;
         info!(
             records = restored,
             seconds = started.elapsed().as_secs_f64(),
             "state restored"
         );
+        self.health.set_restoring(false);
+        self.refresh_gauges();
         Ok(())
     }
 
@@ -395,9 +441,14 @@ impl Worker {
         loop {
             match reader.poll(Duration::from_millis(20)) {
                 Some(Ok(m)) if m.offset() < end => {
-                    self.handle(topic, partition, m.offset(), m.payload())?;
+                    self.handle(topic, partition, m.offset(), m.payload(), None)?;
                     count += 1;
                     last_progress = Instant::now();
+                    if count % 4096 == 0 {
+                        self.health.beat();
+                        let left = (end - m.offset() - 1).max(0) as f64;
+                        metrics::gauge!(crate::metrics::RESTORE_REMAINING).set(left);
+                    }
                     if m.offset() + 1 >= end {
                         break;
                     }
@@ -468,6 +519,96 @@ impl Worker {
         );
     }
 
+    /// Writes this instance's entry of the instance directory: its URL and the internal
+    /// partitions it owns now (a tombstone when `leaving`).
+    fn announce_membership_or_leave(&mut self, leaving: bool) -> Result<(), RunError> {
+        let key = self.instance_id.as_bytes();
+        let topic = &self.topo.instances;
+        if leaving {
+            self.sink.send(topic, Some(0), Some(key), None, None)?;
+            return Ok(());
+        }
+        let member = Member {
+            instance_id: self.instance_id.clone(),
+            url: self.url.clone(),
+            order_partitions: self.orders.keys().copied().collect(),
+            tracking_partitions: self.tracking.keys().copied().collect(),
+            seller_partitions: self.sellers.keys().copied().collect(),
+            updated_at: wall_now(),
+        };
+        let value = serde_json::to_vec(&member).unwrap_or_default();
+        self.sink
+            .send(topic, Some(0), Some(key), Some(&value), None)?;
+        Ok(())
+    }
+
+    fn announce_membership(&mut self) -> Result<(), RunError> {
+        self.announce_membership_or_leave(false)
+    }
+
+    /// Sets the gauges that describe the state: entries and bytes, event-time lag and owned
+    /// partitions per stage, at-risk sellers, carriers' valid ratios.
+    fn refresh_gauges(&self) {
+        use crate::metrics as m;
+        use metrics::gauge;
+        let wall = wall_now();
+        let lag = |now: Option<Millis>| now.map(|t| (wall - t).max(0) as f64 / 1000.0);
+        let order_now = self.orders.values().map(|t| t.now).min();
+        let tracking_now = self.tracking.values().map(|t| t.now).min();
+        let seller_now = self.sellers.values().filter_map(|t| t.clock.min()).min();
+        let stages: [(&str, usize, usize, Option<f64>, usize); 3] = [
+            (
+                "order",
+                self.orders.values().map(|t| t.stage.package_count()).sum(),
+                self.orders.values().map(|t| t.stage.state_bytes()).sum(),
+                lag(order_now.filter(|t| *t > Millis::MIN)),
+                self.orders.len(),
+            ),
+            (
+                "tracking",
+                self.tracking.values().map(|t| t.stage.len()).sum(),
+                self.tracking.values().map(|t| t.stage.state_bytes()).sum(),
+                lag(tracking_now.filter(|t| *t > Millis::MIN)),
+                self.tracking.len(),
+            ),
+            (
+                "seller",
+                self.sellers.values().map(|t| t.stage.row_count()).sum(),
+                self.sellers.values().map(|t| t.stage.state_bytes()).sum(),
+                lag(seller_now),
+                self.sellers.len(),
+            ),
+        ];
+        for (stage, entries, bytes, watermark_lag, partitions) in stages {
+            gauge!(m::STATE_ENTRIES, "stage" => stage).set(entries as f64);
+            gauge!(m::STATE_BYTES, "stage" => stage).set(bytes as f64);
+            gauge!(m::ASSIGNED_PARTITIONS, "stage" => stage).set(partitions as f64);
+            if let Some(l) = watermark_lag {
+                gauge!(m::WATERMARK_LAG, "stage" => stage).set(l);
+            }
+        }
+        gauge!(m::ASSIGNED_PARTITIONS, "stage" => "ingest").set(self.inputs.len() as f64);
+        for w in &self.config.engine.seller_windows_days {
+            let n = self
+                .sellers
+                .values()
+                .flat_map(|t| t.at_risk.values())
+                .filter(|d| *d == w)
+                .count();
+            gauge!(m::SELLERS_AT_RISK, "window_days" => w.to_string()).set(n as f64);
+        }
+        self.meters.refresh_carrier_ratios();
+        gauge!(m::READY).set(if self.health.ready().is_ok() {
+            1.0
+        } else {
+            0.0
+        });
+        gauge!(m::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        if !self.health.is_restoring() {
+            gauge!(m::RESTORE_REMAINING).set(0.0);
+        }
+    }
+
     /// Gives up revoked partitions and their state.
     fn revoke(&mut self, tpl: &TopicPartitionList) {
         for e in tpl.elements() {
@@ -517,9 +658,11 @@ fn forward(
     Ok(())
 }
 
-/// The consumer's context: commits before a revocation, sets up tasks after an assignment.
+/// The consumer's context: commits before a revocation, sets up tasks after an assignment,
+/// turns librdkafka's statistics into the consumer-lag gauges.
 struct RebalanceContext {
     worker: Arc<Mutex<Worker>>,
+    health: Arc<Health>,
 }
 
 impl RebalanceContext {
@@ -530,7 +673,30 @@ impl RebalanceContext {
     }
 }
 
-impl ClientContext for RebalanceContext {}
+impl ClientContext for RebalanceContext {
+    /// Lag per owned partition: records between what the loop has read and the end of the
+    /// partition (the last stable offset, as the consumer reads committed records only):
+    /// the records not fetched yet plus those fetched and not handed out yet.
+    fn stats(&self, statistics: Statistics) {
+        let mut total = 0i64;
+        for (topic, t) in &statistics.topics {
+            for p in t.partitions.values() {
+                if p.partition < 0 || !p.desired || p.ls_offset < 0 || p.next_offset < 0 {
+                    continue;
+                }
+                let lag = (p.ls_offset - p.next_offset).max(0) + p.fetchq_cnt.max(0);
+                total += lag;
+                metrics::gauge!(
+                    crate::metrics::CONSUMER_LAG,
+                    "topic" => topic.clone(),
+                    "partition" => p.partition.to_string()
+                )
+                .set(lag as f64);
+            }
+        }
+        self.health.set_lag(total);
+    }
+}
 
 impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -540,8 +706,10 @@ impl ConsumerContext for RebalanceContext {
             // the new owner restores from the committed offsets.
             let result = if consumer.assignment_lost() {
                 warn!("assignment lost: aborting the open transaction");
+                super::meters::rebalance("lost");
                 w.abort()
             } else {
+                super::meters::rebalance("revoke");
                 w.commit(consumer)
             };
             if let Err(e) = result {
@@ -549,12 +717,20 @@ impl ConsumerContext for RebalanceContext {
                 w.failure = Some(e.to_string());
             }
             w.revoke(tpl);
+            // While stopping, the entry's tombstone is committed already; the transaction
+            // opened now is never committed, so it must stay empty.
+            if w.health.ready() != Err(NotReady::Stopping) {
+                if let Err(e) = w.announce_membership() {
+                    w.failure = Some(e.to_string());
+                }
+            }
         }
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
+                super::meters::rebalance("assign");
                 let mut w = self.lock();
                 let result = consumer
                     .committed_offsets((*tpl).clone(), TXN_TIMEOUT)
@@ -571,11 +747,28 @@ impl ConsumerContext for RebalanceContext {
     }
 }
 
+/// The URL other instances reach this one on: configured, else the host name and bound port.
+fn advertised_url(config: &Config, server: Option<&HttpServer>) -> String {
+    if !config.http.advertised_url.is_empty() {
+        return config.http.advertised_url.clone();
+    }
+    let Some(server) = server else {
+        return String::new();
+    };
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| server.addr.ip().to_string());
+    format!("http://{host}:{}", server.addr.port())
+}
+
 /// Runs the processor until `stop` is set, then commits and leaves the group.
 pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let k = &config.kafka;
     let instance = k.resolved_instance_id();
     let carriers = Arc::new(config.carrier_registry()?);
+    let prometheus = crate::metrics::install();
+    let health = Arc::new(Health::new(config.http.ready_max_lag));
     super::topics::ensure_topics(k).map_err(|e| RunError::Topics(e.to_string()))?;
     let client = super::client::client_config(k);
     let (cp, sp) = input_partitions(&client, k)?;
@@ -595,13 +788,15 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         .create()?;
     producer.init_transactions(TXN_TIMEOUT)?;
     producer.begin_transaction()?;
+    let directory = Arc::new(Directory::default());
+    let reader_stop = Arc::new(AtomicBool::new(false));
+    let reader =
+        super::directory::spawn_reader(k, &topo.instances, directory.clone(), reader_stop.clone())?;
     let worker = Arc::new(Mutex::new(Worker {
         carriers,
         syms: Interner::default(),
-        sink: Sink {
-            producer,
-            muted: false,
-        },
+        sink: Sink::new(producer, &topo.produced_topics()),
+        meters: Meters::new(&topo),
         topo: topo.clone(),
         orders: BTreeMap::new(),
         tracking: BTreeMap::new(),
@@ -612,8 +807,31 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         started: Instant::now(),
         failure: None,
         stats: Stats::default(),
+        health: health.clone(),
+        instance_id: instance.clone(),
+        url: String::new(),
         config: config.clone(),
     }));
+    let server = if config.http.bind.is_empty() {
+        None
+    } else {
+        let lookup = super::queries::KafkaLookup {
+            worker: worker.clone(),
+            health: health.clone(),
+            directory,
+            partitions: topo.internal_partitions,
+            instance_id: instance.clone(),
+        };
+        let server = HttpServer::start(
+            &config.http.bind,
+            health.clone(),
+            prometheus,
+            Arc::new(lookup),
+        )?;
+        info!(addr = %server.addr, "serving /metrics, /healthz, /readyz and /v1 queries");
+        Some(server)
+    };
+    lock(&worker).url = advertised_url(&config, server.as_ref());
     let consumer: BaseConsumer<RebalanceContext> = client
         .clone()
         .set("group.id", &k.application_id)
@@ -623,28 +841,59 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range")
         .set("fetch.wait.max.ms", "10")
+        .set("statistics.interval.ms", "5000")
         .create_with_context(RebalanceContext {
             worker: worker.clone(),
+            health: health.clone(),
         })?;
     consumer.subscribe(&topo.subscriptions())?;
     info!(instance, application_id = %k.application_id, "vtrack run started");
-    let commit_every = Duration::from_millis(k.commit_interval.max(1) as u64);
+    let result = poll_loop(&consumer, &worker, &config, &stop);
+    health.set_stopping();
+    reader_stop.store(true, Ordering::Relaxed);
+    let _ = reader.join();
+    drop(server);
+    result
+}
+
+/// Polls, handles and commits until `stop` is set; then commits, leaves the directory and
+/// the group.
+fn poll_loop(
+    consumer: &BaseConsumer<RebalanceContext>,
+    worker: &Mutex<Worker>,
+    config: &Config,
+    stop: &AtomicBool,
+) -> Result<(), RunError> {
+    let commit_every = Duration::from_millis(config.kafka.commit_interval.max(1) as u64);
     let mut last_commit = Instant::now();
     let mut last_log = Instant::now();
+    let mut last_gauges = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         if let Some(result) = consumer.poll(Duration::from_millis(20)) {
             let msg = result?;
-            let mut w = lock(&worker);
-            w.handle(msg.topic(), msg.partition(), msg.offset(), msg.payload())?;
+            let mut w = lock(worker);
+            let arrival = msg.timestamp().to_millis();
+            w.handle(
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+                msg.payload(),
+                arrival,
+            )?;
         }
-        let mut w = lock(&worker);
+        let mut w = lock(worker);
+        w.health.beat();
         if let Some(f) = w.failure.take() {
             return Err(RunError::Rebalance(f));
         }
         w.sink.poll();
         if last_commit.elapsed() >= commit_every {
-            w.commit(&consumer)?;
+            w.commit(consumer)?;
             last_commit = Instant::now();
+        }
+        if last_gauges.elapsed() >= GAUGES_EVERY {
+            last_gauges = Instant::now();
+            w.refresh_gauges();
         }
         if last_log.elapsed() >= Duration::from_secs(10) {
             last_log = Instant::now();
@@ -652,8 +901,10 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         }
     }
     info!("stopping: committing the open transaction and leaving the group");
-    let mut w = lock(&worker);
-    w.commit(&consumer)?;
+    let mut w = lock(worker);
+    w.health.set_stopping();
+    w.announce_membership_or_leave(true)?;
+    w.commit(consumer)?;
     info!(stats = ?w.stats, "stopped");
     drop(w);
     consumer.unsubscribe();

@@ -3,6 +3,7 @@
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord};
+use std::cell::Cell;
 use std::time::Duration;
 
 /// Writes records inside the open transaction.
@@ -12,10 +13,52 @@ pub struct Sink {
     /// While a task restores its state by re-reading its input, what it would write was
     /// written already: records are dropped.
     pub muted: bool,
+    /// The Kafka timestamp of the input record being handled. Internal records carry it on,
+    /// so a verdict's arrival latency is measured from the input record that caused it.
+    pub arrival: Cell<Option<i64>>,
+    /// Records written, per topic.
+    produced: Vec<(String, metrics::Counter)>,
 }
 
 impl Sink {
-    /// Sends one record; waits for room in the local queue when it is full.
+    /// A sink writing with `producer` to `topics` (each counted on its own).
+    pub fn new(producer: BaseProducer, topics: &[&str]) -> Sink {
+        let produced = topics
+            .iter()
+            .map(|t| {
+                let c =
+                    metrics::counter!(crate::metrics::RECORDS_PRODUCED, "topic" => t.to_string());
+                (t.to_string(), c)
+            })
+            .collect();
+        Sink {
+            producer,
+            muted: false,
+            arrival: Cell::new(None),
+            produced,
+        }
+    }
+
+    /// Sends one record of an internal topic, stamped with the arrival time of the input
+    /// record being handled.
+    pub fn send_internal(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Result<(), KafkaError> {
+        self.write(
+            topic,
+            partition,
+            key,
+            Some(payload),
+            None,
+            self.arrival.get(),
+        )
+    }
+
+    /// Sends one output record (timestamped now).
     pub fn send(
         &self,
         topic: &str,
@@ -24,10 +67,27 @@ impl Sink {
         payload: Option<&[u8]>,
         headers: Option<OwnedHeaders>,
     ) -> Result<(), KafkaError> {
+        self.write(topic, partition, key, payload, headers, None)
+    }
+
+    /// Sends one record; waits for room in the local queue when it is full.
+    fn write(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        headers: Option<OwnedHeaders>,
+        timestamp: Option<i64>,
+    ) -> Result<(), KafkaError> {
         if self.muted {
             return Ok(());
         }
+        if let Some((_, c)) = self.produced.iter().find(|(t, _)| t == topic) {
+            c.increment(1);
+        }
         let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        record.timestamp = timestamp;
         record.partition = partition;
         record.key = key;
         record.payload = payload;

@@ -2,6 +2,7 @@
 //! state comes from that partition alone. Each task turns its input records into engine
 //! calls and the engine's outputs into records for the next topic.
 
+use super::meters::Meters;
 use super::sink::{headers, Sink};
 use super::topology::Topology;
 use super::watermark::WatermarkVector;
@@ -17,6 +18,7 @@ use crate::engine::seller::{SellerStage, SellerUpdate};
 use crate::engine::tracking::{TrackingOutput, TrackingStage};
 use crate::event::{Confirmation, Millis, Scan};
 use rdkafka::error::KafkaError;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Errors of a task.
@@ -44,6 +46,8 @@ pub struct Ctx<'a> {
     pub engine: &'a EngineConfig,
     /// Output encoding.
     pub format: OutputFormat,
+    /// Metric handles.
+    pub meters: &'a mut Meters,
 }
 
 impl Ctx<'_> {
@@ -73,12 +77,15 @@ impl Ctx<'_> {
     /// Sends a record to every partition of an internal topic.
     pub fn broadcast(&self, topic: &str, record: &[u8]) -> Result<(), KafkaError> {
         for p in 0..self.topo.internal_partitions {
-            self.sink.send(topic, Some(p), None, Some(record), None)?;
+            self.sink.send_internal(topic, Some(p), None, record)?;
         }
         Ok(())
     }
 
     fn send_late_event(&self, topic: &str, json: &str, reason: &str) -> Result<(), KafkaError> {
+        if !self.sink.muted {
+            super::meters::late_event(topic, reason);
+        }
         self.sink.send(
             &self.topo.late_events,
             None,
@@ -91,8 +98,9 @@ impl Ctx<'_> {
         )
     }
 
-    /// Sends the order stage's outputs on.
-    fn route_order_output(&mut self, out: OrderOutput) -> Result<(), KafkaError> {
+    /// Sends the order stage's outputs on; `by_event`: an event (not a closing window)
+    /// caused them.
+    fn route_order_output(&mut self, out: OrderOutput, by_event: bool) -> Result<(), KafkaError> {
         for msg in &out.to_tracking {
             let (record, key) = match msg {
                 TrackingInput::Subscribe(s) => (self.translator().subscribe_out(s), &s.tracking),
@@ -101,30 +109,36 @@ impl Ctx<'_> {
                 }
                 TrackingInput::Scan(_) => continue,
             };
-            self.sink.send(
+            self.sink.send_internal(
                 &self.topo.tracking_events,
                 None,
                 Some(key.as_bytes()),
-                Some(&encode(&record)),
-                None,
+                &encode(&record),
             )?;
         }
         for d in &out.to_seller {
             let record = self.translator().delta_out(d);
             let key = self.syms.resolve(d.seller).to_string();
-            self.sink.send(
+            self.sink.send_internal(
                 &self.topo.seller_events,
                 None,
                 Some(key.as_bytes()),
-                Some(&encode(&record)),
-                None,
+                &encode(&record),
             )?;
         }
+        let now = super::processor::wall_now();
         for v in &out.verdicts {
+            if !self.sink.muted {
+                self.meters
+                    .verdict(v, now, self.sink.arrival.get(), by_event);
+            }
             let topic = &self.topo.verdicts;
             self.send_output(topic, &v.key(), v, crate::codec::verdict_to_proto)?;
         }
         for l in &out.late_confirmations {
+            if !self.sink.muted {
+                self.meters.late_confirmation(l);
+            }
             let topic = &self.topo.late_confirmations;
             self.send_output(topic, &l.key(), l, crate::codec::late_confirmation_to_proto)?;
         }
@@ -185,12 +199,11 @@ impl OrderTask {
             }
             OrderRecord::Watermark { source, time } => {
                 if self.clock.announce(source, time) {
-                    ctx.route_order_output(out)?;
                     return self.tick(ctx);
                 }
             }
         }
-        ctx.route_order_output(out)?;
+        ctx.route_order_output(out, true)?;
         Ok(())
     }
 
@@ -206,7 +219,7 @@ impl OrderTask {
             self.now = now;
             let mut out = OrderOutput::default();
             self.stage.advance(now, ctx.syms, &mut out);
-            ctx.route_order_output(out)?;
+            ctx.route_order_output(out, false)?;
         }
         if min > self.forwarded {
             self.forwarded = min;
@@ -291,12 +304,11 @@ impl TrackingTask {
         for f in &out.facts {
             let record = ctx.translator().facts_out(f);
             let key = order_key(ctx.syms.resolve(f.package.seller), &f.package.order);
-            ctx.sink.send(
+            ctx.sink.send_internal(
                 &ctx.topo.order_events,
                 None,
                 Some(key.as_bytes()),
-                Some(&encode(&record)),
-                None,
+                &encode(&record),
             )?;
         }
         Ok(())
@@ -334,6 +346,8 @@ pub struct SellerTask {
     pub clock: WatermarkVector,
     /// This task's partition.
     pub partition: i32,
+    /// Keys of the `*` rows last written at risk, with their window.
+    pub at_risk: HashMap<String, u32>,
 }
 
 impl SellerTask {
@@ -347,6 +361,7 @@ impl SellerTask {
                     .collect(),
             ),
             partition,
+            at_risk: HashMap::new(),
         }
     }
 
@@ -376,10 +391,16 @@ impl SellerTask {
         for update in self.stage.take_updates(as_of, ctx.syms) {
             match update {
                 SellerUpdate::Record(r) => {
+                    if r.category == "*" && r.at_risk {
+                        self.at_risk.insert(r.key(), r.window_days);
+                    } else {
+                        self.at_risk.remove(&r.key());
+                    }
                     let topic = &ctx.topo.seller_vtr;
                     ctx.send_output(topic, &r.key(), &r, crate::codec::seller_vtr_to_proto)?;
                 }
                 SellerUpdate::Tombstone(key) => {
+                    self.at_risk.remove(&key);
                     ctx.sink
                         .send(&ctx.topo.seller_vtr, None, Some(key.as_bytes()), None, None)?;
                 }

@@ -99,6 +99,21 @@ impl Topology {
         .find_map(|(name, kind)| (name == topic).then_some(kind))
     }
 
+    /// Every topic the instance writes to.
+    pub fn produced_topics(&self) -> Vec<&str> {
+        vec![
+            &self.order_events,
+            &self.tracking_events,
+            &self.seller_events,
+            &self.verdicts,
+            &self.seller_vtr,
+            &self.late_confirmations,
+            &self.dead_letters,
+            &self.late_events,
+            &self.instances,
+        ]
+    }
+
     /// The topics the consumer subscribes to.
     pub fn subscriptions(&self) -> Vec<&str> {
         vec![
