@@ -350,7 +350,11 @@ async fn forward(s: &AppState, uri: &Uri, me: &str, instance: &str, url: &str) -
             return owner_error(StatusCode::GATEWAY_TIMEOUT, why, instance, url);
         }
     };
-    let (parts, body) = reply.into_parts();
+    let (mut parts, body) = reply.into_parts();
+    // The body is relayed whole: the hop's own framing headers do not apply.
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    parts.headers.remove(header::CONNECTION);
+    parts.headers.remove(header::CONTENT_LENGTH);
     match body.collect().await {
         Ok(bytes) => Response::from_parts(parts, Body::from(bytes.to_bytes())),
         Err(e) => {

@@ -755,10 +755,16 @@ fn advertised_url(config: &Config, server: Option<&HttpServer>) -> String {
     let Some(server) = server else {
         return String::new();
     };
+    // A server bound to one address is reached there; one bound to every interface, by
+    // the host's name.
+    let ip = server.addr.ip();
     let host = std::env::var("HOSTNAME")
         .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| server.addr.ip().to_string());
+        .filter(|h| !h.is_empty() && ip.is_unspecified())
+        .unwrap_or_else(|| match ip {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        });
     format!("http://{host}:{}", server.addr.port())
 }
 

@@ -32,6 +32,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 use vtrack::config::{Config, KafkaConfig};
 
+pub mod fixture;
+
 /// The environment variable naming the test broker.
 pub const BOOTSTRAP_VAR: &str = "VTRACK_TEST_BOOTSTRAP";
 
@@ -480,7 +482,7 @@ pub fn kafka_config() -> KafkaConfig {
 }
 
 /// Writes `dir/vtrack.toml`: the `[kafka]` section of a fresh [`kafka_config`] (unique
-/// application id and topics), then `overrides`, each `("section.key", toml_value)`, e.g.
+/// application id and topics), `[http] bind` on an ephemeral loopback port, then `overrides`, each `("section.key", toml_value)`, e.g.
 /// `("kafka.internal_partitions", "3")`, `("engine.horizon", "\"5d\"")`; a key
 /// `kafka.properties.<name>` sets a librdkafka property to the plain string value. Read it
 /// back with [`load_config`].
@@ -515,6 +517,10 @@ pub fn write_config(dir: &Path, overrides: &[(&str, &str)]) -> PathBuf {
     );
     let mut root = toml::Table::new();
     root.insert("kafka".into(), toml::Value::Table(kafka));
+    // Tests run instances side by side: each listens on a port of its own.
+    let mut http = toml::Table::new();
+    http.insert("bind".into(), toml::Value::String("127.0.0.1:0".into()));
+    root.insert("http".into(), toml::Value::Table(http));
     for (key, raw) in overrides {
         let (section, rest) = key
             .split_once('.')
