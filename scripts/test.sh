@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+if ! command -v promtool >/dev/null 2>&1 && [ -z "${VTRACK_SKIP_PROMTOOL:-}" ]; then
+  echo "promtool (Debian's prometheus package) is needed to check /metrics and the alert rules:" >&2
+  echo "  sudo apt-get install --no-install-recommends prometheus   (or set VTRACK_SKIP_PROMTOOL=1)" >&2
+  exit 1
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

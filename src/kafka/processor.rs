@@ -367,23 +367,26 @@ impl Worker {
         committed: &TopicPartitionList,
     ) -> Result<(), RunError> {
         let started = Instant::now();
+        self.health.set_restoring(true);
         self.health.set_joined();
         self.create_tasks(tpl);
-        self.health.set_restoring(true);
-        let mut restored = 0u64;
+        let mut ends = Vec::new();
         for e in committed.elements() {
             let internal = !matches!(
                 self.topo.kind(e.topic()),
                 None | Some(TopicKind::Confirmations | TopicKind::Scans)
             );
             if let (true, Offset::Offset(end)) = (internal, e.offset()) {
-                let result = self.restore(e.topic(), e.partition(), end);
-                if result.is_err() {
-                    self.health.set_restoring(false);
-                }
-                restored += result?;
+                ends.push((e.topic().to_string(), e.partition(), end));
             }
         }
+        self.set_restoring(true);
+        let result = self.restore(&ends);
+        self.set_restoring(false);
+        if result.is_err() {
+            self.health.set_restoring(false);
+        }
+        let restored = result?;
         self.meters.restore_records.increment(restored);
         self.meters
             .restore_seconds
@@ -399,9 +402,18 @@ impl Worker {
         Ok(())
     }
 
-    /// Rebuilds one task's state by re-reading its input partition from the start to `end`
-    /// (the group's committed offset), writing nothing: those outputs were committed before.
-    fn restore(&mut self, topic: &str, partition: i32, end: i64) -> Result<u64, RunError> {
+    /// Rebuilds the new tasks' state by re-reading each one's input partition from the start
+    /// to `end` (the group's committed offset), all partitions through one reader, writing
+    /// nothing: those outputs were committed before. Returns the records re-read.
+    fn restore(&mut self, ends: &[(String, i32, i64)]) -> Result<u64, RunError> {
+        let mut left: BTreeMap<(String, i32), i64> = ends
+            .iter()
+            .filter(|(_, _, end)| *end > 0)
+            .map(|(t, p, end)| ((t.clone(), *p), *end))
+            .collect();
+        if left.is_empty() {
+            return Ok(0);
+        }
         let reader: BaseConsumer = super::client::client_config(&self.config.kafka)
             .set(
                 "group.id",
@@ -413,12 +425,59 @@ impl Worker {
             .set("fetch.wait.max.ms", "10")
             .create()?;
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
+        for (topic, partition) in left.keys() {
+            tpl.add_partition_offset(topic, *partition, Offset::Beginning)?;
+        }
         reader.assign(&tpl)?;
-        self.set_restoring(true);
-        let result = self.replay_partition(&reader, topic, partition, end);
-        self.set_restoring(false);
-        result
+        let total: i64 = left.values().sum();
+        let (mut count, mut last_progress) = (0u64, Instant::now());
+        while !left.is_empty() {
+            match reader.poll(Duration::from_millis(20)) {
+                Some(Ok(m)) => {
+                    let key = (m.topic().to_string(), m.partition());
+                    let Some(&end) = left.get(&key) else {
+                        continue;
+                    };
+                    if m.offset() < end {
+                        self.handle(m.topic(), m.partition(), m.offset(), m.payload(), None)?;
+                        count += 1;
+                        last_progress = Instant::now();
+                        if count % 4096 == 0 {
+                            self.health.beat();
+                            let remaining = (total - count as i64).max(0) as f64;
+                            metrics::gauge!(crate::metrics::RESTORE_REMAINING).set(remaining);
+                        }
+                    }
+                    if m.offset() + 1 >= end {
+                        left.remove(&key);
+                        self.finish_restore(&key.0, key.1)?;
+                    }
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => {
+                    // Only transaction markers may be left before a partition's end.
+                    for e in reader.position()?.elements() {
+                        let key = (e.topic().to_string(), e.partition());
+                        let at_end = matches!(
+                            (e.offset().to_raw(), left.get(&key)),
+                            (Some(pos), Some(&end)) if pos >= end
+                        );
+                        if at_end {
+                            left.remove(&key);
+                            self.finish_restore(&key.0, key.1)?;
+                        }
+                    }
+                    if !left.is_empty() && last_progress.elapsed() > RESTORE_STALL {
+                        return Err(RunError::Restore(format!(
+                            "no progress for {} s; partitions left: {:?}",
+                            RESTORE_STALL.as_secs(),
+                            left.keys().collect::<Vec<_>>()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(count)
     }
 
     /// While restoring, nothing is written and no verdict record is built.
@@ -429,59 +488,16 @@ impl Worker {
         }
     }
 
-    fn replay_partition(
-        &mut self,
-        reader: &BaseConsumer,
-        topic: &str,
-        partition: i32,
-        end: i64,
-    ) -> Result<u64, RunError> {
-        let mut count = 0u64;
-        let mut last_progress = Instant::now();
-        loop {
-            match reader.poll(Duration::from_millis(20)) {
-                Some(Ok(m)) if m.offset() < end => {
-                    self.handle(topic, partition, m.offset(), m.payload(), None)?;
-                    count += 1;
-                    last_progress = Instant::now();
-                    if count % 4096 == 0 {
-                        self.health.beat();
-                        let left = (end - m.offset() - 1).max(0) as f64;
-                        metrics::gauge!(crate::metrics::RESTORE_REMAINING).set(left);
-                    }
-                    if m.offset() + 1 >= end {
-                        break;
-                    }
-                }
-                Some(Ok(_)) => break,
-                Some(Err(e)) => return Err(e.into()),
-                None => {
-                    // Only transaction markers may be left before `end`.
-                    let position = reader
-                        .position()?
-                        .elements()
-                        .first()
-                        .and_then(|e| e.offset().to_raw())
-                        .unwrap_or(0);
-                    if position >= end {
-                        break;
-                    }
-                    if last_progress.elapsed() > RESTORE_STALL {
-                        return Err(RunError::Restore(format!(
-                            "{topic}[{partition}]: no progress for {} s at offset {position} of {end}",
-                            RESTORE_STALL.as_secs()
-                        )));
-                    }
-                }
-            }
-        }
+    /// A seller task whose input is re-read computes its rows (unwritten, as they were
+    /// written before), so only later changes are written.
+    fn finish_restore(&mut self, topic: &str, partition: i32) -> Result<(), RunError> {
         if topic == self.topo.seller_events {
             let mut ctx = ctx!(self);
             if let Some(t) = self.sellers.get_mut(&partition) {
                 t.tick(&mut ctx)?;
             }
         }
-        Ok(count)
+        Ok(())
     }
 
     /// A fresh task for each assigned internal partition, a clock for each input partition.
