@@ -5,7 +5,7 @@
 # has no lag left, and input events / time of the last record handled from the app's own log.
 # Usage: scripts/bench-kstreams.sh [PACKAGES]   (default 50000; needs scripts/kafka.sh start)
 # Environment: KS_PARTITIONS (4, as bench-e2e.sh's internal_partitions), KS_THREADS (1 stream
-# thread), KS_HEAP (-Xmx2g), KS_TIMEOUT (1800 s to wait for the lag to reach 0).
+# thread), KS_JAVA_OPTS (-Xmx2g: JVM flags), KS_TIMEOUT (1800 s to wait for the lag to reach 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages="${1:-50000}"
@@ -29,7 +29,8 @@ bin=target/release/vtrack
 echo "building bench/kstreams with Maven" >&2
 (cd bench/kstreams && mvn -B -q package -DskipTests > "$dir/mvn.log" 2>&1) || { tail -n 30 "$dir/mvn.log"; exit 1; }
 start=$(date -u -d '60 days ago' +%Y-%m-%dT00:00:00Z)
-"$bin" generate --kafka --config "$dir/vtrack.toml" --packages "$packages" --start "$start" | tail -n 1 | tee "$dir/generate.txt"
+"$bin" generate --kafka --config "$dir/vtrack.toml" --packages "$packages" --start "$start" > "$dir/generate.txt"
+head -n 1 "$dir/generate.txt"
 
 lag() {
   scripts/kafka.sh consumer-groups --describe --group "$app" 2>/dev/null |
@@ -49,8 +50,8 @@ wait_for_no_lag() {
 }
 
 t0=$(date +%s.%N)
-# shellcheck disable=SC2086  # KS_HEAP is a list of flags
-java ${KS_HEAP:--Xmx2g} -cp "bench/kstreams/target/classes:bench/kstreams/target/lib/*" dev.vtrack.kstreams.Main \
+# shellcheck disable=SC2086  # KS_JAVA_OPTS is a list of flags
+java ${KS_JAVA_OPTS:--Xmx2g} -cp "bench/kstreams/target/classes:bench/kstreams/target/lib/*" dev.vtrack.kstreams.Main \
   --bootstrap "$bootstrap" --app "$app" --confirmations "$app-confirmations" --scans "$app-scans" \
   --partitions "$partitions" --threads "$threads" --carriers config/carriers.toml --state-dir "$dir/state" \
   > "$dir/ks.log" 2>&1 &
@@ -68,5 +69,5 @@ wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
 echo "kafka streams: $input input events; last record handled ${busy} ms after start: $(awk -v n="$input" -v ms="$busy" 'BEGIN {printf "%.0f", n * 1000 / (ms > 0 ? ms : 1)}') input events/s end to end"
 echo "kafka streams: wall: $wall s until the group had no lag (includes start-up, group join and lag polling): $(awk -v n="$input" -v s="$wall" 'BEGIN {printf "%.0f", n / (s > 0 ? s : 1)}') input events/s"
 echo "kafka streams: $line" | sed 's/vtrack-kstreams: stopped //'
-grep -o 'wrote .*' "$dir/generate.txt" || true
+head -n 1 "$dir/generate.txt"
 echo "logs in $dir (application id $app, $partitions partitions, $threads stream thread(s), exactly_once_v2, commit.interval.ms=100)"
