@@ -43,6 +43,8 @@ public final class OrderStage implements Processor<String, Msg, Object, Object> 
     private ProcessorContext<Object, Object> ctx;
     private KeyValueStore<String, OrderState> orders;
     private KeyValueStore<String, String> timers;
+    /** The earliest timer not yet due, once a scan of the timers has told it (skips empty scans). */
+    private long nextDue = Long.MIN_VALUE;
 
     OrderStage(Carriers carriers, Stats stats) {
         this.carriers = carriers;
@@ -152,21 +154,32 @@ public final class OrderStage implements Processor<String, Msg, Object, Object> 
         }
         timers.put(timerKey(p.t + NO_SCAN_WARNING, key), "");
         timers.put(timerKey(p.t + HORIZON, key), "");
+        if (nextDue != Long.MIN_VALUE) nextDue = Math.min(nextDue, p.t + NO_SCAN_WARNING);
     }
 
+    /** 16 zero-padded digits of the time, '|', the order key: sorted by time. */
     static String timerKey(long at, String order) {
-        return String.format("%016d|%s", Math.max(0, at), order);
+        String digits = Long.toString(Math.max(0, at));
+        StringBuilder b = new StringBuilder(17 + order.length());
+        for (int i = digits.length(); i < 16; i++) b.append('0');
+        return b.append(digits).append('|').append(order).toString();
     }
 
     /** Stream time moved: re-decide the orders whose timers are due (windows close, warnings). */
     private void onTime(long streamTime) {
         long wm = streamTime - LATENESS;
-        if (wm < 0) return;
+        if (wm < 0 || nextDue != Long.MIN_VALUE && wm < nextDue) return;
         List<String> due = new ArrayList<>();
         Set<String> dueOrders = new LinkedHashSet<>();
-        try (KeyValueIterator<String, String> it = timers.range(timerKey(0, ""), timerKey(wm, "\uffff"))) {
+        nextDue = Long.MAX_VALUE;
+        try (KeyValueIterator<String, String> it = timers.all()) {
             while (it.hasNext()) {
                 KeyValue<String, String> kv = it.next();
+                long at = Long.parseLong(kv.key.substring(0, 16));
+                if (at > wm) {
+                    nextDue = at;
+                    break;
+                }
                 due.add(kv.key);
                 dueOrders.add(kv.key.substring(17));
             }
