@@ -16,14 +16,17 @@ scripts/bench-kstreams.sh "$packages" 2>&1 | tee "$dir/kstreams.txt"
 rate() { grep -o '[0-9]* input events/s end to end' "$1" | head -n 1 | grep -o '^[0-9]*' || echo "?"; }
 wall() { grep -o 'wall: [0-9.]* s' "$1" | head -n 1 | grep -o '[0-9.]*' || echo "?"; }
 events() { grep -o '[0-9]* input events;' "$1" | head -n 1 | grep -o '^[0-9]*' || echo "?"; }
+cpu() { grep -o 'cpu: [0-9.]* s' "$1" | head -n 1 | grep -o '[0-9.]*' || echo "?"; }
 per_wall() { awk -v n="$1" -v s="$2" 'BEGIN {if (s + 0 > 0 && n + 0 > 0) printf "%.0f", n / s; else print "?"}'; }
 echo
 echo "== vtrack vs Kafka Streams: $packages packages, $(nproc) cores, exactly once, commit interval 100 ms"
-printf '%-14s %12s %22s %10s %18s\n' "" "input events" "events/s (last record)" "wall s" "events/s (wall)"
+printf '%-14s %12s %22s %8s %16s %8s %18s\n' "" "input events" "events/s (last record)" "wall s" "events/s (wall)" "CPU s" "events per CPU s"
 for name in vtrack kstreams; do
   f="$dir/$name.txt"
   n=$(events "$f"); w=$(wall "$f")
   label=$([ "$name" = vtrack ] && echo "vtrack run" || echo "Kafka Streams")
-  printf '%-14s %12s %22s %10s %18s\n' "$label" "$n" "$(rate "$f")" "$w" "$(per_wall "$n" "$w")"
+  c=$(cpu "$f")
+  printf '%-14s %12s %22s %8s %16s %8s %18s\n' "$label" "$n" "$(rate "$f")" "$w" "$(per_wall "$n" "$w")" "$c" "$(per_wall "$n" "$c")"
 done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows both)"
 echo "(outputs in $dir)"

@@ -59,6 +59,8 @@ pid=$!
 ok=0
 wait_for_no_lag && ok=1
 t1=$(date +%s.%N)
+# CPU seconds (user + system) the app used until then: a figure less sensitive to other load.
+cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat" 2>/dev/null || echo "?")
 kill -TERM "$pid" 2>/dev/null || true
 wait "$pid" || true
 [ "$ok" = 1 ] || exit 1
@@ -68,6 +70,7 @@ busy=$(grep -o 'last_record_ms: [0-9]*' <<<"$line" | grep -o '[0-9]*' || echo 0)
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
 echo "kafka streams: $input input events; last record handled ${busy} ms after start: $(awk -v n="$input" -v ms="$busy" 'BEGIN {printf "%.0f", n * 1000 / (ms > 0 ? ms : 1)}') input events/s end to end"
 echo "kafka streams: wall: $wall s until the group had no lag (includes start-up, group join and lag polling): $(awk -v n="$input" -v s="$wall" 'BEGIN {printf "%.0f", n / (s > 0 ? s : 1)}') input events/s"
+echo "kafka streams: cpu: $cpu s user+sys until no lag: $(awk -v n="$input" -v c="$cpu" 'BEGIN {if (c + 0 > 0) printf "%.0f", n / c; else print "?"}') input events per CPU second"
 echo "kafka streams: $line" | sed 's/vtrack-kstreams: stopped //'
 head -n 1 "$dir/generate.txt"
 echo "logs in $dir (application id $app, $partitions partitions, $threads stream thread(s), exactly_once_v2, commit.interval.ms=100)"
