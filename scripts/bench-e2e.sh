@@ -47,11 +47,14 @@ VTRACK_LOG=info "$bin" run --config "$dir/vtrack.toml" > "$dir/run1.log" 2>&1 &
 pid=$!
 wait_for_no_lag
 t1=$(date +%s.%N)
+# CPU seconds (user + system) vtrack used until then: a figure less sensitive to other load.
+cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat" 2>/dev/null || echo "?")
 kill -TERM "$pid"; wait "$pid" || true
 input=$(grep -o 'input_events: [0-9]*' "$dir/run1.log" | tail -n 1 | grep -o '[0-9]*' || echo 0)
 busy=$(grep -o 'last_record_ms: [0-9]*' "$dir/run1.log" | tail -n 1 | grep -o '[0-9]*' || echo 0)
 echo "processed: $input input events; last record handled ${busy} ms after start: $(awk -v n="$input" -v ms="$busy" 'BEGIN {printf "%.0f", n * 1000 / (ms > 0 ? ms : 1)}') input events/s end to end"
 echo "wall: $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s until the group had no lag (includes start-up, group join and lag polling)"
+echo "cpu: $cpu s user+sys until no lag: $(awk -v n="$input" -v c="$cpu" 'BEGIN {if (c + 0 > 0) printf "%.0f", n / c; else print "?"}') input events per CPU second"
 grep -o 'wrote .*' "$dir/generate.txt" || true
 
 # Restore: a fresh start of the same instance re-reads every internal partition.
