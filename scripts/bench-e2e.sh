@@ -50,7 +50,7 @@ wait_for_no_lag
 t1=$(date +%s.%N)
 # CPU seconds (user + system) vtrack used until then: a figure less sensitive to other load.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat" 2>/dev/null || echo "?")
-kill -TERM "$pid"; wait "$pid" || true
+kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
 input=$(grep -o 'input_events: [0-9]*' "$dir/run1.log" | tail -n 1 | grep -o '[0-9]*' || echo 0)
 busy=$(grep -o 'last_record_ms: [0-9]*' "$dir/run1.log" | tail -n 1 | grep -o '[0-9]*' || echo 0)
 echo "processed: $input input events; last record handled ${busy} ms after start: $(awk -v n="$input" -v ms="$busy" 'BEGIN {printf "%.0f", n * 1000 / (ms > 0 ? ms : 1)}') input events/s end to end"
@@ -62,6 +62,6 @@ head -n 1 "$dir/generate.txt"
 VTRACK_LOG=info "$bin" run --config "$dir/vtrack.toml" > "$dir/run2.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 120); do grep -q "state restored" "$dir/run2.log" && break; sleep 1; done
-kill -TERM "$pid"; wait "$pid" || true
+kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
 grep "state restored" "$dir/run2.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -n 1
 echo "logs in $dir (input events counted by the first run's last progress line: $input; generated confirmations: ${events:-?})"
