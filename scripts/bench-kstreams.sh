@@ -5,7 +5,9 @@
 # has no lag left, and input events / time of the last record handled from the app's own log.
 # Usage: scripts/bench-kstreams.sh [PACKAGES]   (default 50000; needs scripts/kafka.sh start)
 # Environment: KS_PARTITIONS (4, as bench-e2e.sh's internal_partitions), KS_THREADS (1 stream
-# thread), KS_JAVA_OPTS (-Xmx2g: JVM flags), KS_TIMEOUT (1800 s to wait for the lag to reach 0).
+# thread), KS_JAVA_OPTS (-Xmx2g: JVM flags), KS_TIMEOUT (1800 s to wait for the lag to reach 0),
+# KS_KEEP_TOPICS=1 to keep the run's topics (by default they are deleted at the end: a run
+# writes about 1.5 GB at 50000 packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages="${1:-50000}"
@@ -63,6 +65,10 @@ t1=$(date +%s.%N)
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat" 2>/dev/null || echo "?")
 kill -TERM "$pid" 2>/dev/null || true
 wait "$pid" || true
+if [ "${KS_KEEP_TOPICS:-0}" != 1 ]; then
+  # Only this run's topics: every name starts with the run's unique application id.
+  scripts/kafka.sh topics --delete --topic "$app-.*" >/dev/null 2>&1 || echo "could not delete the topics $app-*" >&2
+fi
 [ "$ok" = 1 ] || exit 1
 line=$(grep 'vtrack-kstreams: stopped' "$dir/ks.log" | tail -n 1)
 input=$(grep -o 'input_events: [0-9]*' <<<"$line" | grep -o '[0-9]*' || echo 0)
