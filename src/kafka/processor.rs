@@ -861,7 +861,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         .set("isolation.level", "read_committed")
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "range")
+        .set("partition.assignment.strategy", "cooperative-sticky")
         .set("fetch.wait.max.ms", "10")
         .set("statistics.interval.ms", "5000")
         .create_with_context(RebalanceContext {
