@@ -91,3 +91,114 @@ fn instances_joining_and_leaving_mid_stream_change_no_result() {
     stop_gracefully(&mut b);
     stop_gracefully(&mut c);
 }
+
+/// Design guide section 7: a tracking-ID correction moves a package to another tracking
+/// partition while the old ID's scans are still arriving. Each package counts once, with the
+/// new ID's verdict, exactly as replay says.
+#[test]
+fn a_tracking_id_correction_across_partitions_counts_once_with_the_new_id() {
+    use vtrack::event::{Action, Confirmation, Event, Scan, ScanType, ShipMethod, DAY_MS};
+    use vtrack::generate::ids::{ups_shipper, IdMaker};
+    use vtrack::kafka::topology::partition_of;
+    require_broker!();
+    let ids = IdMaker::new(7);
+    let shipper = ups_shipper(3, 7);
+    let end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+        - DAY_MS;
+    let partitions = 3;
+    let confirm = |order: &str, tracking: &str, at: i64, event: &str| Confirmation {
+        event_id: event.into(),
+        action: Action::Confirm,
+        seller_id: "correcting-seller".into(),
+        order_id: order.into(),
+        package_id: "1".into(),
+        marketplace: "US".into(),
+        category: "BOOKS".into(),
+        carrier: "UPS".into(),
+        tracking_id: tracking.into(),
+        ship_method: ShipMethod::Parcel,
+        package_value_cents: None,
+        confirmed_at: at,
+        promised_delivery_at: None,
+    };
+    let scan = |tracking: &str, kind: ScanType, at: i64, event: String| Scan {
+        event_id: event,
+        carrier: "UPS".into(),
+        tracking_id: tracking.into(),
+        scan_type: kind,
+        scanned_at: at,
+        location: None,
+    };
+    let mut events = Vec::new();
+    let mut expected_ids = Vec::new();
+    let mut unique = 1u64;
+    for n in 0..40 {
+        // An old and a new ID on different tracking partitions.
+        let old = ids.ups(unique, &shipper);
+        let mut new = ids.ups(unique + 1, &shipper);
+        unique += 2;
+        while partition_of(new.as_bytes(), partitions) == partition_of(old.as_bytes(), partitions) {
+            new = ids.ups(unique, &shipper);
+            unique += 1;
+        }
+        let order = format!("fix-order-{n}");
+        let t = end - 20 * DAY_MS + n * 3_600_000;
+        events.push(Event::Confirmation(confirm(
+            &order,
+            &old,
+            t,
+            &format!("c{n}-old"),
+        )));
+        // Half the corrections come with scans for the new ID, half only with the old ID's.
+        events.push(Event::Confirmation(confirm(
+            &order,
+            &new,
+            t + 60_000,
+            &format!("c{n}-new"),
+        )));
+        for (i, kind) in [ScanType::Accepted, ScanType::InTransit, ScanType::Delivered]
+            .into_iter()
+            .enumerate()
+        {
+            let at = t + 3_600_000 * (i as i64 + 1) * 12;
+            events.push(Event::Scan(scan(&old, kind, at, format!("s{n}-old-{i}"))));
+            if n % 2 == 0 {
+                events.push(Event::Scan(scan(
+                    &new,
+                    kind,
+                    at + 1,
+                    format!("s{n}-new-{i}"),
+                )));
+            }
+        }
+        expected_ids.push((order, new));
+    }
+    let f = Fixture::from_events(&events, end);
+    for (n, (order, new)) in expected_ids.iter().enumerate() {
+        let key = format!("correcting-seller/{order}/1");
+        let v = f.verdicts.get(&key).expect("replay has the package");
+        assert_eq!(v["tracking_id"].as_str(), Some(new.as_str()), "{key}: {v}");
+        // Only the new ID's scans count.
+        let valid = v["status"] == "VALID";
+        assert_eq!(valid, n % 2 == 0, "{key}: {v}");
+    }
+    let all = f
+        .sellers
+        .values()
+        .find(|r| {
+            r["seller_id"] == "correcting-seller" && r["category"] == "*" && r["window_days"] == 30
+        })
+        .expect("the seller's 30-day row");
+    let counted: u64 = ["valid", "invalid", "excluded", "pending"]
+        .iter()
+        .map(|k| all[*k].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(counted, 40, "each package counts once: {all}");
+    f.produce();
+    let (_child, log) = f.spawn("corrections");
+    let records = f.assert_converges(&[&log]);
+    assert_exactly_once(&records);
+}

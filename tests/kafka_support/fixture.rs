@@ -180,6 +180,17 @@ pub struct Fixture {
 impl Fixture {
     /// A workload of `packages` on fresh topics, replayed.
     pub fn new(packages: u64) -> Fixture {
+        let (events, end) = workload(packages);
+        let f = Fixture::from_events(&events, end);
+        assert!(
+            f.verdicts.len() as u64 >= packages,
+            "the workload is not trivial"
+        );
+        f
+    }
+
+    /// Given events (with every event time before `end`) on fresh topics, replayed as of `end`.
+    pub fn from_events(events: &[Event], end: Millis) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = write_config(
             dir.path(),
@@ -192,10 +203,9 @@ impl Fixture {
         let cfg = load_config(&config).kafka;
         create_topic(&cfg.confirmations_topic, PARTITIONS);
         create_topic(&cfg.scans_topic, PARTITIONS);
-        let (events, end) = workload(packages);
         let mut conf_lines = Vec::new();
         let mut scan_lines = Vec::new();
-        for e in &events {
+        for e in events {
             match e {
                 Event::Confirmation(c) => {
                     conf_lines.push((c.order_id.clone(), confirmation_to_json(c)))
@@ -261,10 +271,6 @@ impl Fixture {
                 )
             })
             .collect();
-        assert!(
-            verdicts.len() as u64 >= packages,
-            "the workload is not trivial"
-        );
         Fixture {
             dir,
             config,
