@@ -202,3 +202,26 @@ fn a_tracking_id_correction_across_partitions_counts_once_with_the_new_id() {
     let records = f.assert_converges(&[&log]);
     assert_exactly_once(&records);
 }
+
+/// Failed transactions are recovered in process: every fifth commit is replaced by an abort,
+/// after which the instance rebuilds its state from the committed offsets and rewinds. The
+/// outputs still equal replay, exactly once, and the instance never exits.
+#[test]
+fn aborted_transactions_are_recovered_in_process_exactly_once() {
+    require_broker!();
+    let f = Fixture::new(1000);
+    f.produce();
+    let (mut child, log) = f.spawn_with_env("aborting", &[("VTRACK_FAULT_ABORT_EVERY", "5")]);
+    let records = f.assert_converges(&[&log]);
+    assert_exactly_once(&records);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let recoveries = text
+        .matches("state rebuilt from the committed offsets")
+        .count();
+    assert!(recoveries >= 2, "expected recoveries, saw {recoveries}");
+    assert!(
+        child.0.try_wait().expect("wait").is_none(),
+        "the instance kept running"
+    );
+    stop_gracefully(&mut child);
+}

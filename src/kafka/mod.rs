@@ -9,6 +9,7 @@ pub mod meters;
 pub mod processor;
 pub mod produce;
 pub mod queries;
+pub mod recovery;
 pub mod sink;
 pub mod tasks;
 pub mod topics;

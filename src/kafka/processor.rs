@@ -8,6 +8,9 @@
 
 use super::directory::{Directory, Member};
 use super::meters::Meters;
+use super::recovery::{
+    classify, transactional_producer, FailureBudget, FaultInjection, TxnFailure,
+};
 use super::sink::Sink;
 use super::tasks::{
     order_key, order_record, tracking_record, Ctx, OrderTask, SellerTask, TaskError, TrackingTask,
@@ -24,7 +27,7 @@ use crate::http::health::{Health, NotReady};
 use crate::http::HttpServer;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::producer::Producer;
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +36,7 @@ use std::time::{Duration, Instant};
 use tracing::{error, info, warn};
 
 /// How long a transaction call may block.
-const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A restore that reads nothing for this long fails.
 const RESTORE_STALL: Duration = Duration::from_secs(60);
 /// How often input partitions announce their event time.
@@ -72,7 +75,7 @@ pub struct Worker {
     pub(super) config: Config,
     carriers: Arc<CarrierRegistry>,
     pub(super) syms: Interner,
-    sink: Sink,
+    pub(super) sink: Sink,
     pub(super) topo: Topology,
     pub(super) orders: BTreeMap<i32, OrderTask>,
     pub(super) tracking: BTreeMap<i32, TrackingTask>,
@@ -83,7 +86,7 @@ pub struct Worker {
     started: Instant,
     failure: Option<String>,
     stats: Stats,
-    meters: Meters,
+    pub(super) meters: Meters,
     health: Arc<Health>,
     /// This instance's id and query URL, for the instance directory.
     instance_id: String,
@@ -182,6 +185,35 @@ impl Worker {
             }
             other => other.map_err(RunError::from),
         }
+    }
+
+    /// Handles what one poll returned, then commits when `commit` says so.
+    fn step<C: ConsumerContext>(
+        &mut self,
+        polled: Option<rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'_>>>,
+        consumer: &BaseConsumer<C>,
+        commit: bool,
+    ) -> Result<(), RunError> {
+        if let Some(result) = polled {
+            let msg = result?;
+            let arrival = msg.timestamp().to_millis();
+            self.handle(
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+                msg.payload(),
+                arrival,
+            )?;
+        }
+        self.health.beat();
+        if let Some(f) = self.failure.take() {
+            return Err(RunError::Rebalance(f));
+        }
+        self.sink.poll();
+        if commit {
+            self.commit(consumer)?;
+        }
+        Ok(())
     }
 
     /// Decodes and validates an input event, then sends it to its stage's internal topic.
@@ -352,8 +384,12 @@ impl Worker {
     }
 
     /// Aborts the open transaction and opens the next one.
-    fn abort(&mut self) -> Result<(), RunError> {
+    pub(super) fn abort(&mut self) -> Result<(), RunError> {
         self.meters.aborts.increment(1);
+        // Abort needs the delivery reports of the records still queued served first; the
+        // records themselves are discarded with the transaction. A failed send's error is
+        // reported again by the abort, so the flush's own result does not matter.
+        let _ = self.sink.producer.flush(TXN_TIMEOUT);
         self.sink.producer.abort_transaction(TXN_TIMEOUT)?;
         self.sink.producer.begin_transaction()?;
         Ok(())
@@ -361,7 +397,7 @@ impl Worker {
 
     /// Takes over assigned partitions: a task for each internal partition, its state
     /// restored from its input up to the group's committed offset, before it processes.
-    fn assign(
+    pub(super) fn assign(
         &mut self,
         tpl: &TopicPartitionList,
         committed: &TopicPartitionList,
@@ -625,8 +661,14 @@ impl Worker {
         }
     }
 
+    /// Forgets which event times were announced, so the next announcements go out again
+    /// (after a failed transaction, the last ones may not have been written).
+    pub(super) fn forget_announcements(&mut self) {
+        self.announced.clear();
+    }
+
     /// Gives up revoked partitions and their state.
-    fn revoke(&mut self, tpl: &TopicPartitionList) {
+    pub(super) fn revoke(&mut self, tpl: &TopicPartitionList) {
         for e in tpl.elements() {
             let p = e.partition();
             match self.topo.kind(e.topic()) {
@@ -795,21 +837,8 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let client = super::client::client_config(k);
     let (cp, sp) = input_partitions(&client, k)?;
     let topo = Topology::new(k, cp, sp);
-    let producer: BaseProducer = client
-        .clone()
-        .set(
-            "transactional.id",
-            format!("{}-{}", k.application_id, instance),
-        )
-        .set("enable.idempotence", "true")
-        // A restore runs while a transaction is open; it must not outlive the transaction.
-        // A crashed instance's open transaction is fenced at once by its restart anyway.
-        .set("transaction.timeout.ms", "300000")
-        .set("partitioner", "murmur2_random")
-        .set("linger.ms", "5")
-        .create()?;
-    producer.init_transactions(TXN_TIMEOUT)?;
-    producer.begin_transaction()?;
+    let transactional_id = format!("{}-{}", k.application_id, instance);
+    let producer = transactional_producer(&client, &transactional_id)?;
     let directory = Arc::new(Directory::default());
     let reader_stop = Arc::new(AtomicBool::new(false));
     let reader =
@@ -870,7 +899,14 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         })?;
     consumer.subscribe(&topo.subscriptions())?;
     info!(instance, application_id = %k.application_id, "vtrack run started");
-    let result = poll_loop(&consumer, &worker, &config, &stop);
+    let result = poll_loop(
+        &consumer,
+        &worker,
+        &config,
+        &stop,
+        &client,
+        &transactional_id,
+    );
     health.set_stopping();
     reader_stop.store(true, Ordering::Relaxed);
     let _ = reader.join();
@@ -885,32 +921,35 @@ fn poll_loop(
     worker: &Mutex<Worker>,
     config: &Config,
     stop: &AtomicBool,
+    client: &rdkafka::ClientConfig,
+    transactional_id: &str,
 ) -> Result<(), RunError> {
+    let mut budget = FailureBudget::default();
+    let mut fault = FaultInjection::from_env();
     let commit_every = Duration::from_millis(config.kafka.commit_interval.max(1) as u64);
     let mut last_commit = Instant::now();
     let mut last_log = Instant::now();
     let mut last_gauges = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        if let Some(result) = consumer.poll(Duration::from_millis(20)) {
-            let msg = result?;
-            let mut w = lock(worker);
-            let arrival = msg.timestamp().to_millis();
-            w.handle(
-                msg.topic(),
-                msg.partition(),
-                msg.offset(),
-                msg.payload(),
-                arrival,
-            )?;
-        }
+        // Rebalance callbacks run inside `poll` and take the worker: poll without it.
+        let polled = consumer.poll(Duration::from_millis(20));
         let mut w = lock(worker);
-        w.health.beat();
-        if let Some(f) = w.failure.take() {
-            return Err(RunError::Rebalance(f));
+        let due = last_commit.elapsed() >= commit_every;
+        if due && fault.abort_now() {
+            w.recover(consumer, TxnFailure::Abortable, client, transactional_id)?;
+            last_commit = Instant::now();
+            continue;
         }
-        w.sink.poll();
-        if last_commit.elapsed() >= commit_every {
-            w.commit(consumer)?;
+        if let Err(e) = w.step(polled, consumer, due) {
+            match classify(&e) {
+                Some(failure) if budget.allow() => {
+                    error!(error = %e, "transaction failed; recovering");
+                    w.recover(consumer, failure, client, transactional_id)?;
+                }
+                _ => return Err(e),
+            }
+        }
+        if due {
             last_commit = Instant::now();
         }
         if last_gauges.elapsed() >= GAUGES_EVERY {

@@ -292,9 +292,19 @@ impl Fixture {
     }
 
     pub fn spawn(&self, instance: &str) -> (KillOnDrop, std::path::PathBuf) {
+        self.spawn_with_env(instance, &[])
+    }
+
+    /// [`Fixture::spawn`] with more environment variables.
+    pub fn spawn_with_env(
+        &self,
+        instance: &str,
+        env: &[(&str, &str)],
+    ) -> (KillOnDrop, std::path::PathBuf) {
         let (child, log) = vtrack_logged_with_env(
             &["run", "--config", self.config.to_str().unwrap_or_default()],
             instance,
+            env,
         );
         (KillOnDrop(child), log)
     }
@@ -364,11 +374,13 @@ pub fn assert_exactly_once(records: &[Record]) {
 pub fn vtrack_logged_with_env(
     args: &[&str],
     instance: &str,
+    env: &[(&str, &str)],
 ) -> (std::process::Child, std::path::PathBuf) {
     let log = std::env::temp_dir().join(format!("{}.log", unique_name(instance)));
     let file = std::fs::File::create(&log).expect("log file");
     let child = vtrack_command(args)
         .env("VTRACK_INSTANCE_ID", instance)
+        .envs(env.iter().copied())
         .stdout(file.try_clone().expect("log file"))
         .stderr(file)
         .spawn()
