@@ -10,7 +10,7 @@ use super::messages::{
 use super::slab::Slab;
 use super::text::{EventId, OptMillis, ShortStr};
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
-use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet};
+use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet, FormatMatch};
 use crate::config::EngineConfig;
 use crate::event::{utc_day, Action, Confirmation, Millis};
 use crate::records::{LateConfirmationRecord, Status, VerdictRecord};
@@ -490,6 +490,10 @@ fn new_package(package: Sym, current: Current) -> Package {
 fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner) -> Current {
     let carrier = carriers.resolve(&c.carrier);
     let tracking = normalize(&c.tracking_id);
+    let formats = match &tracking {
+        TrackingId::Normalized(id) => carriers.analyze(id),
+        _ => FormatMatch::default(),
+    };
     let pre = precheck(
         carriers,
         &PrecheckInput {
@@ -497,12 +501,10 @@ fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner)
             carrier,
             package_value_cents: c.package_value_cents,
             tracking: &tracking,
+            formats: &formats,
         },
     );
-    let detected = match &tracking {
-        TrackingId::Normalized(id) => carriers.detected_set(&carriers.analyze(id)),
-        _ => 0,
-    };
+    let detected = carriers.detected_set(&formats);
     Current {
         confirmed_at: c.confirmed_at,
         promised_delivery_at: OptMillis::new(c.promised_delivery_at),
