@@ -10,6 +10,7 @@ pub mod explain;
 pub mod intern;
 pub mod messages;
 pub mod order;
+pub mod scans;
 pub mod seller;
 pub mod slab;
 pub mod text;

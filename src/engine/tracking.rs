@@ -6,6 +6,7 @@ use super::messages::{
     FactsMsg, LateReason, PackageRef, PackedFacts, ScanFacts, ScanIn, Subscribe, TrackingInput,
     Unsubscribe,
 };
+use super::scans::ScanList;
 use super::slab::Slab;
 use super::text::ShortStr;
 use crate::carriers::{CarrierId, CarrierSet};
@@ -17,15 +18,6 @@ use std::hash::Hasher;
 
 /// Marks a scan whose reporting carrier is unknown.
 const UNKNOWN_CARRIER: u8 = u8::MAX;
-
-/// The de-duplicated, sorted scan times one carrier reported for one tracking ID, each list
-/// allocated at its exact length.
-#[derive(Debug, Clone, Default)]
-struct ReporterScans {
-    carrier: u8,
-    physical: Box<[Millis]>,
-    deliveries: Box<[Millis]>,
-}
 
 /// A package's subscription to a tracking ID.
 #[derive(Debug, Clone)]
@@ -50,7 +42,7 @@ impl Sub {
 #[derive(Debug, Clone, Default)]
 struct Entry {
     tracking: ShortStr,
-    scans: SmallVec<[ReporterScans; 1]>,
+    scans: ScanList,
     subs: SmallVec<[Sub; 1]>,
 }
 
@@ -264,16 +256,7 @@ impl TrackingStage {
         let mut emptied = Vec::new();
         self.index.retain(|&mut i| {
             let e = &mut entries[i];
-            for r in e.scans.iter_mut() {
-                r.physical = r.physical.iter().copied().filter(|t| *t >= start).collect();
-                r.deliveries = r
-                    .deliveries
-                    .iter()
-                    .copied()
-                    .filter(|t| *t >= start)
-                    .collect();
-            }
-            e.scans.retain(|r| !r.physical.is_empty());
+            e.scans.retain_from(start);
             let keep = !(e.scans.is_empty() && e.subs.is_empty());
             if !keep {
                 emptied.push(i);
@@ -302,17 +285,11 @@ impl TrackingStage {
             .iter()
             .map(|e| {
                 e.tracking.heap_bytes()
-                    + spilled(&e.scans) * std::mem::size_of::<ReporterScans>()
+                    + e.scans.heap_bytes()
                     + spilled(&e.subs) * std::mem::size_of::<Sub>()
                     + e.subs
                         .iter()
                         .map(|s| s.package.order.heap_bytes())
-                        .sum::<usize>()
-                    + e.scans
-                        .iter()
-                        .map(|r| {
-                            (r.physical.len() + r.deliveries.len()) * std::mem::size_of::<Millis>()
-                        })
                         .sum::<usize>()
             })
             .sum();
@@ -331,34 +308,7 @@ fn spilled<A: smallvec::Array>(v: &SmallVec<A>) -> usize {
 
 /// Adds a physical scan; false when it was already known (a duplicate changes nothing).
 fn record_scan(entry: &mut Entry, carrier: u8, kind: ScanType, at: Millis) -> bool {
-    let pos = match entry.scans.iter().position(|r| r.carrier == carrier) {
-        Some(p) => p,
-        None => {
-            entry.scans.push(ReporterScans {
-                carrier,
-                ..ReporterScans::default()
-            });
-            entry.scans.len() - 1
-        }
-    };
-    let r = &mut entry.scans[pos];
-    let new_physical = insert_sorted(&mut r.physical, at);
-    let new_delivery = kind == ScanType::Delivered && insert_sorted(&mut r.deliveries, at);
-    new_physical || new_delivery
-}
-
-/// Inserts `t` into a sorted list at its place; false when it was there already.
-fn insert_sorted(v: &mut Box<[Millis]>, t: Millis) -> bool {
-    match v.binary_search(&t) {
-        Ok(_) => false,
-        Err(i) => {
-            let mut grown = std::mem::take(v).into_vec();
-            grown.reserve_exact(1);
-            grown.insert(i, t);
-            *v = grown.into_boxed_slice();
-            true
-        }
-    }
+    entry.scans.insert(carrier, at, kind == ScanType::Delivered)
 }
 
 fn accepts(sub: &Sub, carrier: u8) -> bool {
@@ -386,32 +336,25 @@ fn single_scan_facts(sub: &Sub, carrier: u8, kind: ScanType, at: Millis) -> Scan
 }
 
 /// The facts of all known scans for a subscription's window.
-fn facts_for(scans: &[ReporterScans], sub: &Sub) -> ScanFacts {
-    let in_window = |v: &[Millis]| first_in(v, sub.from, sub.to);
+fn facts_for(scans: &ScanList, sub: &Sub) -> ScanFacts {
     let mut facts = ScanFacts::default();
-    for r in scans {
-        let Some(first) = in_window(&r.physical) else {
+    for carrier in scans.carriers() {
+        let Some(first) = scans.first_in(carrier, sub.from, sub.to, false) else {
             continue;
         };
-        let one = if accepts(sub, r.carrier) {
+        let one = if accepts(sub, carrier) {
             ScanFacts {
                 first_scan: Some(first),
-                first_delivery: in_window(&r.deliveries),
+                first_delivery: scans.first_in(carrier, sub.from, sub.to, true),
                 ..ScanFacts::default()
             }
         } else {
             ScanFacts {
-                other_carrier: Some(as_carrier(r.carrier)),
+                other_carrier: Some(as_carrier(carrier)),
                 ..ScanFacts::default()
             }
         };
         facts = facts.merge(one);
     }
     facts
-}
-
-/// The earliest time of a sorted list within `[from, to]`.
-fn first_in(sorted: &[Millis], from: Millis, to: Millis) -> Option<Millis> {
-    let i = sorted.partition_point(|t| *t < from);
-    sorted.get(i).copied().filter(|t| *t <= to)
 }
