@@ -19,14 +19,60 @@ use std::hash::Hasher;
 /// Marks a scan whose reporting carrier is unknown.
 const UNKNOWN_CARRIER: u8 = u8::MAX;
 
+/// What subscriptions have in common: the length of their window and the carriers they
+/// accept. There are a handful of distinct shapes (about one per declared carrier), so a
+/// subscription holds the index of its shape in [`Shapes`] instead of 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    /// `to - from` (wrapping, so that `from + span` gives `to` back exactly).
+    span: Millis,
+    accepted: CarrierSet,
+}
+
+/// The distinct subscription shapes seen, in order of appearance.
+#[derive(Debug, Default)]
+struct Shapes(Vec<Shape>);
+
+impl Shapes {
+    /// The index of a shape, added when new.
+    fn index(&mut self, shape: Shape) -> u32 {
+        let i = match self.0.iter().position(|s| *s == shape) {
+            Some(i) => i,
+            None => {
+                self.0.push(shape);
+                self.0.len() - 1
+            }
+        };
+        u32::try_from(i).expect("fewer than 2^32 subscription shapes")
+    }
+
+    /// The window and accepted carriers of a subscription.
+    fn window(&self, sub: &Sub) -> Window {
+        let shape = self.0[sub.shape as usize];
+        Window {
+            from: sub.from,
+            to: sub.from.wrapping_add(shape.span),
+            accepted: shape.accepted,
+        }
+    }
+}
+
+/// A subscription's window `[from, to]` and the carriers whose scans count in it.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: Millis,
+    to: Millis,
+    accepted: CarrierSet,
+}
+
 /// A package's subscription to a tracking ID.
 #[derive(Debug, Clone)]
 struct Sub {
     package: PackageRef,
     seq: u32,
+    /// Index of its window length and accepted carriers in the stage's [`Shapes`].
+    shape: u32,
     from: Millis,
-    to: Millis,
-    accepted: CarrierSet,
     /// The facts last sent; `sent.overloaded()` says the subscription is beyond the bound.
     sent: PackedFacts,
 }
@@ -84,6 +130,7 @@ pub struct TrackingStage {
     cfg: EngineConfig,
     entries: Slab<Entry>,
     index: HashTable<u32>,
+    shapes: Shapes,
     now: Millis,
     /// Counters since start.
     pub counters: TrackingCounters,
@@ -96,6 +143,7 @@ impl TrackingStage {
             cfg,
             entries: Slab::default(),
             index: HashTable::new(),
+            shapes: Shapes::default(),
             now: Millis::MIN,
             counters: TrackingCounters::default(),
         }
@@ -170,16 +218,17 @@ impl TrackingStage {
         }
         let mut late_for_closed = false;
         for sub in entry.subs.iter_mut().filter(|sub| !sub.overloaded()) {
-            if s.scanned_at < sub.from || s.scanned_at > sub.to {
+            let w = self.shapes.window(sub);
+            if s.scanned_at < w.from || s.scanned_at > w.to {
                 continue;
             }
-            let one = single_scan_facts(sub, carrier, s.scan_type, s.scanned_at);
+            let one = single_scan_facts(&w, carrier, s.scan_type, s.scanned_at);
             let sent = ScanFacts::from(sub.sent);
             let merged = sent.merge(one);
             if merged == sent {
                 continue;
             }
-            if now >= sub.to {
+            if now >= w.to {
                 late_for_closed = true;
                 continue;
             }
@@ -204,12 +253,15 @@ impl TrackingStage {
         if overloaded {
             self.counters.overloaded_subscriptions += 1;
         }
+        let shape = self.shapes.index(Shape {
+            span: s.to.wrapping_sub(s.from),
+            accepted: s.accepted,
+        });
         let mut sub = Sub {
             package: s.package,
             seq: s.seq,
+            shape,
             from: s.from,
-            to: s.to,
-            accepted: s.accepted,
             sent: PackedFacts::default(),
         };
         let facts = if overloaded {
@@ -218,7 +270,7 @@ impl TrackingStage {
                 ..ScanFacts::default()
             }
         } else {
-            facts_for(&entry.scans, &sub)
+            facts_for(&entry.scans, &self.shapes.window(&sub))
         };
         sub.sent = facts.into();
         out.facts.push(FactsMsg {
@@ -293,7 +345,10 @@ impl TrackingStage {
                         .sum::<usize>()
             })
             .sum();
-        self.entries.allocated_bytes() + self.index.allocation_size() + heap
+        self.entries.allocated_bytes()
+            + self.index.allocation_size()
+            + self.shapes.0.capacity() * std::mem::size_of::<Shape>()
+            + heap
     }
 }
 
@@ -311,8 +366,8 @@ fn record_scan(entry: &mut Entry, carrier: u8, kind: ScanType, at: Millis) -> bo
     entry.scans.insert(carrier, at, kind == ScanType::Delivered)
 }
 
-fn accepts(sub: &Sub, carrier: u8) -> bool {
-    carrier != UNKNOWN_CARRIER && sub.accepted & (1 << carrier) != 0
+fn accepts(w: &Window, carrier: u8) -> bool {
+    carrier != UNKNOWN_CARRIER && w.accepted & (1 << carrier) != 0
 }
 
 fn as_carrier(carrier: u8) -> Option<CarrierId> {
@@ -320,8 +375,8 @@ fn as_carrier(carrier: u8) -> Option<CarrierId> {
 }
 
 /// The facts one scan adds for a subscription whose window contains it.
-fn single_scan_facts(sub: &Sub, carrier: u8, kind: ScanType, at: Millis) -> ScanFacts {
-    if accepts(sub, carrier) {
+fn single_scan_facts(w: &Window, carrier: u8, kind: ScanType, at: Millis) -> ScanFacts {
+    if accepts(w, carrier) {
         ScanFacts {
             first_scan: Some(at),
             first_delivery: (kind == ScanType::Delivered).then_some(at),
@@ -336,16 +391,16 @@ fn single_scan_facts(sub: &Sub, carrier: u8, kind: ScanType, at: Millis) -> Scan
 }
 
 /// The facts of all known scans for a subscription's window.
-fn facts_for(scans: &ScanList, sub: &Sub) -> ScanFacts {
+fn facts_for(scans: &ScanList, w: &Window) -> ScanFacts {
     let mut facts = ScanFacts::default();
     for carrier in scans.carriers() {
-        let Some(first) = scans.first_in(carrier, sub.from, sub.to, false) else {
+        let Some(first) = scans.first_in(carrier, w.from, w.to, false) else {
             continue;
         };
-        let one = if accepts(sub, carrier) {
+        let one = if accepts(w, carrier) {
             ScanFacts {
                 first_scan: Some(first),
-                first_delivery: scans.first_in(carrier, sub.from, sub.to, true),
+                first_delivery: scans.first_in(carrier, w.from, w.to, true),
                 ..ScanFacts::default()
             }
         } else {
