@@ -76,8 +76,6 @@ struct Package {
     /// What was last written: content fingerprint and revision.
     fingerprint: u64,
     revision: u32,
-    /// Where it counts in the seller's numbers.
-    slot: Option<SellerSlot>,
     /// The last verdict decided.
     verdict: Option<Verdict>,
     late_confirmation_sent: bool,
@@ -95,6 +93,12 @@ impl Package {
     /// The scan facts, unpacked.
     fn facts(&self) -> ScanFacts {
         self.facts.into()
+    }
+
+    /// Where it counts in the seller's numbers: derived from the current confirmation and
+    /// the last verdict (both always change together, in `emit_changes`).
+    fn slot(&self) -> Option<SellerSlot> {
+        self.verdict.map(|v| slot_of(&self.current, v.status))
     }
 }
 
@@ -299,7 +303,7 @@ impl OrderStage {
         let current = current_of(c, &self.carriers, syms);
         let order = &mut self.orders[idx];
         let cancelled = order.cancelled;
-        let (i, old_wanted) = match existing {
+        let (i, old_wanted, old_slot) = match existing {
             Some(i) => {
                 let p = &mut order.packages[i];
                 let old = wanted(
@@ -308,20 +312,25 @@ impl OrderStage {
                     p.cancelled(cancelled),
                     &p.current,
                 );
+                let old_slot = p.slot();
                 p.current = current;
                 p.final_before_cancel = false;
-                (i, old)
+                (i, old, old_slot)
             }
             None => {
                 order.packages.push(new_package(package, current));
-                (order.packages.len() - 1, None)
+                (order.packages.len() - 1, None, None)
             }
         };
         let pref = order.package_ref(package);
         let p = &mut order.packages[i];
         let new_wanted = wanted(&self.cfg, &self.carriers, cancelled, &p.current);
         resubscribe(p, pref, old_wanted, new_wanted, out);
-        self.reevaluate_order(idx, syms, out);
+        let replaced = Replaced {
+            package: i,
+            old_slot,
+        };
+        self.reevaluate(idx, Some(replaced), syms, out);
         ConfirmOutcome::Applied
     }
 
@@ -385,6 +394,17 @@ impl OrderStage {
 
     /// Re-decides every package of an order, writes what changed, and sets its next timer.
     fn reevaluate_order(&mut self, idx: OrderIdx, syms: &Interner, out: &mut OrderOutput) {
+        self.reevaluate(idx, None, syms, out);
+    }
+
+    /// [`Self::reevaluate_order`] after the current confirmation of one package was replaced.
+    fn reevaluate(
+        &mut self,
+        idx: OrderIdx,
+        replaced: Option<Replaced>,
+        syms: &Interner,
+        out: &mut OrderOutput,
+    ) {
         let order = &mut self.orders[idx];
         let mut next_timer: Option<Millis> = None;
         for i in 0..order.packages.len() {
@@ -401,7 +421,11 @@ impl OrderStage {
                 syms,
                 emit: self.emit_records,
             };
-            emit_changes(&ctx, order, i, v, out);
+            let old_slot = match replaced {
+                Some(r) if r.package == i => r.old_slot,
+                _ => order.packages[i].slot(),
+            };
+            emit_changes(&ctx, order, i, v, old_slot, out);
         }
         if let Some(t) = next_timer {
             if order.timer.get().is_none_or(|scheduled| t < scheduled) {
@@ -479,7 +503,6 @@ fn new_package(package: Sym, current: Current) -> Package {
         facts: PackedFacts::default(),
         fingerprint: 0,
         revision: 0,
-        slot: None,
         verdict: None,
         late_confirmation_sent: false,
         final_before_cancel: false,
@@ -614,28 +637,41 @@ struct EmitCtx<'a> {
     emit: bool,
 }
 
-/// Stores package `i`'s new verdict and writes what changed: seller delta, verdict, late
-/// confirmation.
-fn emit_changes(ctx: &EmitCtx<'_>, order: &mut Order, i: usize, v: Verdict, out: &mut OrderOutput) {
+/// A package whose current confirmation was just replaced, and where it counted until then.
+#[derive(Debug, Clone, Copy)]
+struct Replaced {
+    package: usize,
+    old_slot: Option<SellerSlot>,
+}
+
+/// Where a package with this confirmation and status counts in its seller's numbers.
+fn slot_of(c: &Current, status: Status) -> SellerSlot {
+    SellerSlot {
+        marketplace: c.marketplace,
+        category: c.category,
+        day: utc_day(c.promised_delivery_at.get().unwrap_or(c.confirmed_at)),
+        status,
+    }
+}
+
+/// Stores package `i`'s new verdict and writes what changed: seller delta (from `old_slot`,
+/// where it counted until now), verdict, late confirmation.
+fn emit_changes(
+    ctx: &EmitCtx<'_>,
+    order: &mut Order,
+    i: usize,
+    v: Verdict,
+    old_slot: Option<SellerSlot>,
+    out: &mut OrderOutput,
+) {
     let p = &mut order.packages[i];
-    let slot = Some(SellerSlot {
-        marketplace: p.current.marketplace,
-        category: p.current.category,
-        day: utc_day(
-            p.current
-                .promised_delivery_at
-                .get()
-                .unwrap_or(p.current.confirmed_at),
-        ),
-        status: v.status,
-    });
-    if slot != p.slot {
+    let slot = Some(slot_of(&p.current, v.status));
+    if slot != old_slot {
         out.to_seller.push(SellerDelta {
             seller: order.seller,
-            old: p.slot,
+            old: old_slot,
             new: slot,
         });
-        p.slot = slot;
     }
     p.verdict = Some(v);
     let fp = fingerprint(p, &v);
