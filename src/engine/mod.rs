@@ -14,6 +14,7 @@ pub mod scans;
 pub mod seller;
 pub mod slab;
 pub mod text;
+pub mod timers;
 pub mod tracking;
 pub mod verdict;
 

@@ -8,6 +8,7 @@ use super::messages::{
     TrackingInput, Unsubscribe,
 };
 use super::slab::Slab;
+use super::timers::Timers;
 use super::text::{EventId, OptMillis, ShortStr};
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
 use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet, FormatMatch};
@@ -17,8 +18,6 @@ use crate::records::{LateConfirmationRecord, Status, VerdictRecord};
 use crate::tracking_id::{normalize, TrackingId};
 use hashbrown::HashTable;
 use smallvec::SmallVec;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -170,7 +169,9 @@ pub struct OrderStage {
     carriers: Arc<CarrierRegistry>,
     orders: Slab<Order>,
     index: HashTable<OrderIdx>,
-    timers: BinaryHeap<Reverse<(Millis, OrderIdx)>>,
+    timers: Timers,
+    /// Scratch list of the timers due when time moves.
+    fired: Vec<(Millis, OrderIdx)>,
     /// Scratch list of the orders whose timers fire at one time.
     due: Vec<OrderIdx>,
     now: Millis,
@@ -191,7 +192,8 @@ impl OrderStage {
             carriers,
             orders: Slab::default(),
             index: HashTable::new(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
+            fired: Vec::new(),
             due: Vec::new(),
             now: Millis::MIN,
             emit_records,
@@ -366,30 +368,39 @@ impl OrderStage {
             return;
         }
         self.now = now;
-        while let Some(&Reverse((at, _))) = self.timers.peek() {
-            if at > now {
-                break;
-            }
-            let mut due = std::mem::take(&mut self.due);
-            while self.timers.peek().is_some_and(|t| t.0 .0 == at) {
-                let Some(Reverse((_, idx))) = self.timers.pop() else {
-                    break;
-                };
-                due.push(idx);
-            }
-            due.sort_unstable_by(|&a, &b| self.orders[a].key_cmp(&self.orders[b]));
-            due.dedup();
-            for &idx in &due {
-                let order = &mut self.orders[idx];
-                if order.timer != OptMillis::new(Some(at)) {
-                    continue;
-                }
-                order.timer = OptMillis::NONE;
-                self.reevaluate_order(idx, syms, out);
-            }
-            due.clear();
-            self.due = due;
+        let mut fired = std::mem::take(&mut self.fired);
+        self.timers.take_due(now, &mut fired);
+        // Re-deciding only schedules timers after `now`, so the due ones are all known here.
+        for group in fired.chunk_by(|a, b| a.0 == b.0) {
+            self.fire(group[0].0, group.iter().map(|t| t.1), syms, out);
         }
+        fired.clear();
+        self.fired = fired;
+    }
+
+    /// Re-decides, in key order, the orders whose timer for time `at` fired (skipping those
+    /// whose timer was moved since).
+    fn fire(
+        &mut self,
+        at: Millis,
+        orders: impl Iterator<Item = OrderIdx>,
+        syms: &Interner,
+        out: &mut OrderOutput,
+    ) {
+        let mut due = std::mem::take(&mut self.due);
+        due.extend(orders);
+        due.sort_unstable_by(|&a, &b| self.orders[a].key_cmp(&self.orders[b]));
+        due.dedup();
+        for &idx in &due {
+            let order = &mut self.orders[idx];
+            if order.timer != OptMillis::new(Some(at)) {
+                continue;
+            }
+            order.timer = OptMillis::NONE;
+            self.reevaluate_order(idx, syms, out);
+        }
+        due.clear();
+        self.due = due;
     }
 
     /// Re-decides every package of an order, writes what changed, and sets its next timer.
@@ -430,7 +441,7 @@ impl OrderStage {
         if let Some(t) = next_timer {
             if order.timer.get().is_none_or(|scheduled| t < scheduled) {
                 order.timer = OptMillis::new(Some(t));
-                self.timers.push(Reverse((t, idx)));
+                self.timers.push(t, idx);
             }
         }
     }
@@ -488,8 +499,7 @@ impl OrderStage {
                 o.id.heap_bytes() + spilled + strings
             })
             .sum();
-        let timers = self.timers.capacity() * std::mem::size_of::<Reverse<(Millis, OrderIdx)>>();
-        self.orders.allocated_bytes() + index + heap + timers
+        self.orders.allocated_bytes() + index + heap + self.timers.heap_bytes()
     }
 }
 
