@@ -8,8 +8,8 @@ use super::messages::{
     TrackingInput, Unsubscribe,
 };
 use super::slab::Slab;
-use super::timers::Timers;
 use super::text::{EventId, OptMillis, ShortStr};
+use super::timers::Timers;
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
 use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet, FormatMatch};
 use crate::config::EngineConfig;

@@ -149,7 +149,15 @@ mod tests {
 
     #[test]
     fn packing_keeps_carrier_time_order() {
-        for t in [MIN_TIME, -62_135_596_800_000, -1, 0, 1, 253_402_300_799_999, MAX_TIME] {
+        for t in [
+            MIN_TIME,
+            -62_135_596_800_000,
+            -1,
+            0,
+            1,
+            253_402_300_799_999,
+            MAX_TIME,
+        ] {
             for c in [0u8, 7, 255] {
                 let s = pack(c, t, true);
                 assert_eq!((carrier_of(s), time_of(s), delivered(s)), (c, t, true));

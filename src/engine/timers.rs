@@ -78,7 +78,13 @@ mod tests {
     fn due_timers_come_sorted_and_only_once() {
         let mut t = Timers::default();
         let hour = 3_600_000;
-        for (at, id) in [(5 * hour, 1), (hour, 2), (hour, 0), (3 * hour + 1, 3), (-hour, 4)] {
+        for (at, id) in [
+            (5 * hour, 1),
+            (hour, 2),
+            (hour, 0),
+            (3 * hour + 1, 3),
+            (-hour, 4),
+        ] {
             t.push(at, id);
         }
         let mut due = Vec::new();
