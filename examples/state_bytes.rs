@@ -72,8 +72,13 @@ fn main() {
         dedup,
         dedup as f64 / n.max(1) as f64
     );
+    let per = |b: usize| b as f64 / s.packages.max(1) as f64;
     println!(
-        "engine's own estimate: {:.0} bytes per package",
-        s.bytes_per_package()
+        "engine's own estimate: {:.0} bytes per package (order {:.0}, tracking {:.0}, seller {:.0}, interner {:.0})",
+        s.bytes_per_package(),
+        per(s.order_bytes),
+        per(s.tracking_bytes),
+        per(s.seller_bytes),
+        per(s.other_bytes)
     );
 }

@@ -23,6 +23,9 @@ pub enum TrackingId<'a> {
 
 /// Normalises a tracking ID as entered by a seller or reported by a carrier.
 pub fn normalize(raw: &str) -> TrackingId<'_> {
+    if let Some(id) = already_normalized(raw) {
+        return TrackingId::Normalized(Cow::Borrowed(id));
+    }
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return TrackingId::Blank;
@@ -37,6 +40,17 @@ pub fn normalize(raw: &str) -> TrackingId<'_> {
     } else {
         TrackingId::Normalized(Cow::Borrowed(trimmed))
     }
+}
+
+/// Fast path for the usual case: `raw` is already upper-case ASCII letters and digits, so
+/// it is its own normalised form (an ASCII letter or digit at both ends means no whitespace
+/// to trim).
+fn already_normalized(raw: &str) -> Option<&str> {
+    let ok = !raw.is_empty()
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    ok.then_some(raw)
 }
 
 /// The upper-case ID left after removing spaces and hyphens, when that is well formed.

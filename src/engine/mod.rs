@@ -10,9 +10,11 @@ pub mod explain;
 pub mod intern;
 pub mod messages;
 pub mod order;
+pub mod scans;
 pub mod seller;
 pub mod slab;
 pub mod text;
+pub mod timers;
 pub mod tracking;
 pub mod verdict;
 
@@ -104,6 +106,9 @@ impl StateStats {
     }
 }
 
+/// Seed of the duplicate filter's event-id hash.
+const DEDUP_SEED: u64 = 0x7674_7261_636b_2d31;
+
 /// Remembers event ids (as 64-bit hashes) per UTC day of event time, to drop duplicates.
 #[derive(Debug, Default)]
 struct Dedup {
@@ -113,13 +118,10 @@ struct Dedup {
 impl Dedup {
     /// True the first time an event id is seen.
     fn first_time(&mut self, event_time: Millis, event_id: &str) -> bool {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = rustc_hash::FxBuildHasher.build_hasher();
-        h.write(event_id.as_bytes());
-        h.write_u8(0xff);
-        let mut h2 = std::collections::hash_map::DefaultHasher::new();
-        h2.write(event_id.as_bytes());
-        let key = h.finish() ^ h2.finish().rotate_left(17);
+        use std::hash::BuildHasher;
+        // One pass of a 64-bit hash of good quality (foldhash, fixed seed: the same ids give
+        // the same keys in every run).
+        let key = foldhash::quality::FixedState::with_seed(DEDUP_SEED).hash_one(event_id);
         self.days
             .entry(utc_day(event_time))
             .or_default()

@@ -9,16 +9,15 @@ use super::messages::{
 };
 use super::slab::Slab;
 use super::text::{EventId, OptMillis, ShortStr};
+use super::timers::Timers;
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
-use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet};
+use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet, FormatMatch};
 use crate::config::EngineConfig;
 use crate::event::{utc_day, Action, Confirmation, Millis};
 use crate::records::{LateConfirmationRecord, Status, VerdictRecord};
 use crate::tracking_id::{normalize, TrackingId};
 use hashbrown::HashTable;
 use smallvec::SmallVec;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -76,8 +75,6 @@ struct Package {
     /// What was last written: content fingerprint and revision.
     fingerprint: u64,
     revision: u32,
-    /// Where it counts in the seller's numbers.
-    slot: Option<SellerSlot>,
     /// The last verdict decided.
     verdict: Option<Verdict>,
     late_confirmation_sent: bool,
@@ -95,6 +92,12 @@ impl Package {
     /// The scan facts, unpacked.
     fn facts(&self) -> ScanFacts {
         self.facts.into()
+    }
+
+    /// Where it counts in the seller's numbers: derived from the current confirmation and
+    /// the last verdict (both always change together, in `emit_changes`).
+    fn slot(&self) -> Option<SellerSlot> {
+        self.verdict.map(|v| slot_of(&self.current, v.status))
     }
 }
 
@@ -166,7 +169,9 @@ pub struct OrderStage {
     carriers: Arc<CarrierRegistry>,
     orders: Slab<Order>,
     index: HashTable<OrderIdx>,
-    timers: BinaryHeap<Reverse<(Millis, OrderIdx)>>,
+    timers: Timers,
+    /// Scratch list of the timers due when time moves.
+    fired: Vec<(Millis, OrderIdx)>,
     /// Scratch list of the orders whose timers fire at one time.
     due: Vec<OrderIdx>,
     now: Millis,
@@ -187,7 +192,8 @@ impl OrderStage {
             carriers,
             orders: Slab::default(),
             index: HashTable::new(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
+            fired: Vec::new(),
             due: Vec::new(),
             now: Millis::MIN,
             emit_records,
@@ -299,7 +305,7 @@ impl OrderStage {
         let current = current_of(c, &self.carriers, syms);
         let order = &mut self.orders[idx];
         let cancelled = order.cancelled;
-        let (i, old_wanted) = match existing {
+        let (i, old_wanted, old_slot) = match existing {
             Some(i) => {
                 let p = &mut order.packages[i];
                 let old = wanted(
@@ -308,20 +314,25 @@ impl OrderStage {
                     p.cancelled(cancelled),
                     &p.current,
                 );
+                let old_slot = p.slot();
                 p.current = current;
                 p.final_before_cancel = false;
-                (i, old)
+                (i, old, old_slot)
             }
             None => {
                 order.packages.push(new_package(package, current));
-                (order.packages.len() - 1, None)
+                (order.packages.len() - 1, None, None)
             }
         };
         let pref = order.package_ref(package);
         let p = &mut order.packages[i];
         let new_wanted = wanted(&self.cfg, &self.carriers, cancelled, &p.current);
         resubscribe(p, pref, old_wanted, new_wanted, out);
-        self.reevaluate_order(idx, syms, out);
+        let replaced = Replaced {
+            package: i,
+            old_slot,
+        };
+        self.reevaluate(idx, Some(replaced), syms, out);
         ConfirmOutcome::Applied
     }
 
@@ -357,34 +368,54 @@ impl OrderStage {
             return;
         }
         self.now = now;
-        while let Some(&Reverse((at, _))) = self.timers.peek() {
-            if at > now {
-                break;
-            }
-            let mut due = std::mem::take(&mut self.due);
-            while self.timers.peek().is_some_and(|t| t.0 .0 == at) {
-                let Some(Reverse((_, idx))) = self.timers.pop() else {
-                    break;
-                };
-                due.push(idx);
-            }
-            due.sort_unstable_by(|&a, &b| self.orders[a].key_cmp(&self.orders[b]));
-            due.dedup();
-            for &idx in &due {
-                let order = &mut self.orders[idx];
-                if order.timer != OptMillis::new(Some(at)) {
-                    continue;
-                }
-                order.timer = OptMillis::NONE;
-                self.reevaluate_order(idx, syms, out);
-            }
-            due.clear();
-            self.due = due;
+        let mut fired = std::mem::take(&mut self.fired);
+        self.timers.take_due(now, &mut fired);
+        // Re-deciding only schedules timers after `now`, so the due ones are all known here.
+        for group in fired.chunk_by(|a, b| a.0 == b.0) {
+            self.fire(group[0].0, group.iter().map(|t| t.1), syms, out);
         }
+        fired.clear();
+        self.fired = fired;
+    }
+
+    /// Re-decides, in key order, the orders whose timer for time `at` fired (skipping those
+    /// whose timer was moved since).
+    fn fire(
+        &mut self,
+        at: Millis,
+        orders: impl Iterator<Item = OrderIdx>,
+        syms: &Interner,
+        out: &mut OrderOutput,
+    ) {
+        let mut due = std::mem::take(&mut self.due);
+        due.extend(orders);
+        due.sort_unstable_by(|&a, &b| self.orders[a].key_cmp(&self.orders[b]));
+        due.dedup();
+        for &idx in &due {
+            let order = &mut self.orders[idx];
+            if order.timer != OptMillis::new(Some(at)) {
+                continue;
+            }
+            order.timer = OptMillis::NONE;
+            self.reevaluate_order(idx, syms, out);
+        }
+        due.clear();
+        self.due = due;
     }
 
     /// Re-decides every package of an order, writes what changed, and sets its next timer.
     fn reevaluate_order(&mut self, idx: OrderIdx, syms: &Interner, out: &mut OrderOutput) {
+        self.reevaluate(idx, None, syms, out);
+    }
+
+    /// [`Self::reevaluate_order`] after the current confirmation of one package was replaced.
+    fn reevaluate(
+        &mut self,
+        idx: OrderIdx,
+        replaced: Option<Replaced>,
+        syms: &Interner,
+        out: &mut OrderOutput,
+    ) {
         let order = &mut self.orders[idx];
         let mut next_timer: Option<Millis> = None;
         for i in 0..order.packages.len() {
@@ -401,12 +432,16 @@ impl OrderStage {
                 syms,
                 emit: self.emit_records,
             };
-            emit_changes(&ctx, order, i, v, out);
+            let old_slot = match replaced {
+                Some(r) if r.package == i => r.old_slot,
+                _ => order.packages[i].slot(),
+            };
+            emit_changes(&ctx, order, i, v, old_slot, out);
         }
         if let Some(t) = next_timer {
             if order.timer.get().is_none_or(|scheduled| t < scheduled) {
                 order.timer = OptMillis::new(Some(t));
-                self.timers.push(Reverse((t, idx)));
+                self.timers.push(t, idx);
             }
         }
     }
@@ -480,8 +515,7 @@ impl OrderStage {
                 o.id.heap_bytes() + spilled + strings
             })
             .sum();
-        let timers = self.timers.capacity() * std::mem::size_of::<Reverse<(Millis, OrderIdx)>>();
-        self.orders.allocated_bytes() + index + heap + timers
+        self.orders.allocated_bytes() + index + heap + self.timers.heap_bytes()
     }
 }
 
@@ -495,7 +529,6 @@ fn new_package(package: Sym, current: Current) -> Package {
         facts: PackedFacts::default(),
         fingerprint: 0,
         revision: 0,
-        slot: None,
         verdict: None,
         late_confirmation_sent: false,
         final_before_cancel: false,
@@ -506,6 +539,10 @@ fn new_package(package: Sym, current: Current) -> Package {
 fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner) -> Current {
     let carrier = carriers.resolve(&c.carrier);
     let tracking = normalize(&c.tracking_id);
+    let formats = match &tracking {
+        TrackingId::Normalized(id) => carriers.analyze(id),
+        _ => FormatMatch::default(),
+    };
     let pre = precheck(
         carriers,
         &PrecheckInput {
@@ -513,12 +550,10 @@ fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner)
             carrier,
             package_value_cents: c.package_value_cents,
             tracking: &tracking,
+            formats: &formats,
         },
     );
-    let detected = match &tracking {
-        TrackingId::Normalized(id) => carriers.detected_set(&carriers.analyze(id)),
-        _ => 0,
-    };
+    let detected = carriers.detected_set(&formats);
     Current {
         confirmed_at: c.confirmed_at,
         promised_delivery_at: OptMillis::new(c.promised_delivery_at),
@@ -628,28 +663,41 @@ struct EmitCtx<'a> {
     emit: bool,
 }
 
-/// Stores package `i`'s new verdict and writes what changed: seller delta, verdict, late
-/// confirmation.
-fn emit_changes(ctx: &EmitCtx<'_>, order: &mut Order, i: usize, v: Verdict, out: &mut OrderOutput) {
+/// A package whose current confirmation was just replaced, and where it counted until then.
+#[derive(Debug, Clone, Copy)]
+struct Replaced {
+    package: usize,
+    old_slot: Option<SellerSlot>,
+}
+
+/// Where a package with this confirmation and status counts in its seller's numbers.
+fn slot_of(c: &Current, status: Status) -> SellerSlot {
+    SellerSlot {
+        marketplace: c.marketplace,
+        category: c.category,
+        day: utc_day(c.promised_delivery_at.get().unwrap_or(c.confirmed_at)),
+        status,
+    }
+}
+
+/// Stores package `i`'s new verdict and writes what changed: seller delta (from `old_slot`,
+/// where it counted until now), verdict, late confirmation.
+fn emit_changes(
+    ctx: &EmitCtx<'_>,
+    order: &mut Order,
+    i: usize,
+    v: Verdict,
+    old_slot: Option<SellerSlot>,
+    out: &mut OrderOutput,
+) {
     let p = &mut order.packages[i];
-    let slot = Some(SellerSlot {
-        marketplace: p.current.marketplace,
-        category: p.current.category,
-        day: utc_day(
-            p.current
-                .promised_delivery_at
-                .get()
-                .unwrap_or(p.current.confirmed_at),
-        ),
-        status: v.status,
-    });
-    if slot != p.slot {
+    let slot = Some(slot_of(&p.current, v.status));
+    if slot != old_slot {
         out.to_seller.push(SellerDelta {
             seller: order.seller,
-            old: p.slot,
+            old: old_slot,
             new: slot,
         });
-        p.slot = slot;
     }
     p.verdict = Some(v);
     let fp = fingerprint(p, &v);

@@ -6,6 +6,7 @@ use super::messages::{
     FactsMsg, LateReason, PackageRef, PackedFacts, ScanFacts, ScanIn, Subscribe, TrackingInput,
     Unsubscribe,
 };
+use super::scans::ScanList;
 use super::slab::Slab;
 use super::text::ShortStr;
 use crate::carriers::{CarrierId, CarrierSet};
@@ -18,13 +19,50 @@ use std::hash::Hasher;
 /// Marks a scan whose reporting carrier is unknown.
 const UNKNOWN_CARRIER: u8 = u8::MAX;
 
-/// The de-duplicated, sorted scan times one carrier reported for one tracking ID, each list
-/// allocated at its exact length.
-#[derive(Debug, Clone, Default)]
-struct ReporterScans {
-    carrier: u8,
-    physical: Box<[Millis]>,
-    deliveries: Box<[Millis]>,
+/// What subscriptions have in common: the length of their window and the carriers they
+/// accept. There are a handful of distinct shapes (about one per declared carrier), so a
+/// subscription holds the index of its shape in [`Shapes`] instead of 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    /// `to - from` (wrapping, so that `from + span` gives `to` back exactly).
+    span: Millis,
+    accepted: CarrierSet,
+}
+
+/// The distinct subscription shapes seen, in order of appearance.
+#[derive(Debug, Default)]
+struct Shapes(Vec<Shape>);
+
+impl Shapes {
+    /// The index of a shape, added when new.
+    fn index(&mut self, shape: Shape) -> u32 {
+        let i = match self.0.iter().position(|s| *s == shape) {
+            Some(i) => i,
+            None => {
+                self.0.push(shape);
+                self.0.len() - 1
+            }
+        };
+        u32::try_from(i).expect("fewer than 2^32 subscription shapes")
+    }
+
+    /// The window and accepted carriers of a subscription.
+    fn window(&self, sub: &Sub) -> Window {
+        let shape = self.0[sub.shape as usize];
+        Window {
+            from: sub.from,
+            to: sub.from.wrapping_add(shape.span),
+            accepted: shape.accepted,
+        }
+    }
+}
+
+/// A subscription's window `[from, to]` and the carriers whose scans count in it.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: Millis,
+    to: Millis,
+    accepted: CarrierSet,
 }
 
 /// A package's subscription to a tracking ID.
@@ -32,9 +70,9 @@ struct ReporterScans {
 struct Sub {
     package: PackageRef,
     seq: u32,
+    /// Index of its window length and accepted carriers in the stage's [`Shapes`].
+    shape: u32,
     from: Millis,
-    to: Millis,
-    accepted: CarrierSet,
     /// The facts last sent; `sent.overloaded()` says the subscription is beyond the bound.
     sent: PackedFacts,
 }
@@ -50,7 +88,7 @@ impl Sub {
 #[derive(Debug, Clone, Default)]
 struct Entry {
     tracking: ShortStr,
-    scans: SmallVec<[ReporterScans; 1]>,
+    scans: ScanList,
     subs: SmallVec<[Sub; 1]>,
 }
 
@@ -92,6 +130,7 @@ pub struct TrackingStage {
     cfg: EngineConfig,
     entries: Slab<Entry>,
     index: HashTable<u32>,
+    shapes: Shapes,
     now: Millis,
     /// Counters since start.
     pub counters: TrackingCounters,
@@ -104,6 +143,7 @@ impl TrackingStage {
             cfg,
             entries: Slab::default(),
             index: HashTable::new(),
+            shapes: Shapes::default(),
             now: Millis::MIN,
             counters: TrackingCounters::default(),
         }
@@ -178,16 +218,17 @@ impl TrackingStage {
         }
         let mut late_for_closed = false;
         for sub in entry.subs.iter_mut().filter(|sub| !sub.overloaded()) {
-            if s.scanned_at < sub.from || s.scanned_at > sub.to {
+            let w = self.shapes.window(sub);
+            if s.scanned_at < w.from || s.scanned_at > w.to {
                 continue;
             }
-            let one = single_scan_facts(sub, carrier, s.scan_type, s.scanned_at);
+            let one = single_scan_facts(&w, carrier, s.scan_type, s.scanned_at);
             let sent = ScanFacts::from(sub.sent);
             let merged = sent.merge(one);
             if merged == sent {
                 continue;
             }
-            if now >= sub.to {
+            if now >= w.to {
                 late_for_closed = true;
                 continue;
             }
@@ -212,12 +253,15 @@ impl TrackingStage {
         if overloaded {
             self.counters.overloaded_subscriptions += 1;
         }
+        let shape = self.shapes.index(Shape {
+            span: s.to.wrapping_sub(s.from),
+            accepted: s.accepted,
+        });
         let mut sub = Sub {
             package: s.package,
             seq: s.seq,
+            shape,
             from: s.from,
-            to: s.to,
-            accepted: s.accepted,
             sent: PackedFacts::default(),
         };
         let facts = if overloaded {
@@ -226,7 +270,7 @@ impl TrackingStage {
                 ..ScanFacts::default()
             }
         } else {
-            facts_for(&entry.scans, &sub)
+            facts_for(&entry.scans, &self.shapes.window(&sub))
         };
         sub.sent = facts.into();
         out.facts.push(FactsMsg {
@@ -264,16 +308,7 @@ impl TrackingStage {
         let mut emptied = Vec::new();
         self.index.retain(|&mut i| {
             let e = &mut entries[i];
-            for r in e.scans.iter_mut() {
-                r.physical = r.physical.iter().copied().filter(|t| *t >= start).collect();
-                r.deliveries = r
-                    .deliveries
-                    .iter()
-                    .copied()
-                    .filter(|t| *t >= start)
-                    .collect();
-            }
-            e.scans.retain(|r| !r.physical.is_empty());
+            e.scans.retain_from(start);
             let keep = !(e.scans.is_empty() && e.subs.is_empty());
             if !keep {
                 emptied.push(i);
@@ -302,21 +337,18 @@ impl TrackingStage {
             .iter()
             .map(|e| {
                 e.tracking.heap_bytes()
-                    + spilled(&e.scans) * std::mem::size_of::<ReporterScans>()
+                    + e.scans.heap_bytes()
                     + spilled(&e.subs) * std::mem::size_of::<Sub>()
                     + e.subs
                         .iter()
                         .map(|s| s.package.order.heap_bytes())
                         .sum::<usize>()
-                    + e.scans
-                        .iter()
-                        .map(|r| {
-                            (r.physical.len() + r.deliveries.len()) * std::mem::size_of::<Millis>()
-                        })
-                        .sum::<usize>()
             })
             .sum();
-        self.entries.allocated_bytes() + self.index.allocation_size() + heap
+        self.entries.allocated_bytes()
+            + self.index.allocation_size()
+            + self.shapes.0.capacity() * std::mem::size_of::<Shape>()
+            + heap
     }
 }
 
@@ -331,38 +363,11 @@ fn spilled<A: smallvec::Array>(v: &SmallVec<A>) -> usize {
 
 /// Adds a physical scan; false when it was already known (a duplicate changes nothing).
 fn record_scan(entry: &mut Entry, carrier: u8, kind: ScanType, at: Millis) -> bool {
-    let pos = match entry.scans.iter().position(|r| r.carrier == carrier) {
-        Some(p) => p,
-        None => {
-            entry.scans.push(ReporterScans {
-                carrier,
-                ..ReporterScans::default()
-            });
-            entry.scans.len() - 1
-        }
-    };
-    let r = &mut entry.scans[pos];
-    let new_physical = insert_sorted(&mut r.physical, at);
-    let new_delivery = kind == ScanType::Delivered && insert_sorted(&mut r.deliveries, at);
-    new_physical || new_delivery
+    entry.scans.insert(carrier, at, kind == ScanType::Delivered)
 }
 
-/// Inserts `t` into a sorted list at its place; false when it was there already.
-fn insert_sorted(v: &mut Box<[Millis]>, t: Millis) -> bool {
-    match v.binary_search(&t) {
-        Ok(_) => false,
-        Err(i) => {
-            let mut grown = std::mem::take(v).into_vec();
-            grown.reserve_exact(1);
-            grown.insert(i, t);
-            *v = grown.into_boxed_slice();
-            true
-        }
-    }
-}
-
-fn accepts(sub: &Sub, carrier: u8) -> bool {
-    carrier != UNKNOWN_CARRIER && sub.accepted & (1 << carrier) != 0
+fn accepts(w: &Window, carrier: u8) -> bool {
+    carrier != UNKNOWN_CARRIER && w.accepted & (1 << carrier) != 0
 }
 
 fn as_carrier(carrier: u8) -> Option<CarrierId> {
@@ -370,8 +375,8 @@ fn as_carrier(carrier: u8) -> Option<CarrierId> {
 }
 
 /// The facts one scan adds for a subscription whose window contains it.
-fn single_scan_facts(sub: &Sub, carrier: u8, kind: ScanType, at: Millis) -> ScanFacts {
-    if accepts(sub, carrier) {
+fn single_scan_facts(w: &Window, carrier: u8, kind: ScanType, at: Millis) -> ScanFacts {
+    if accepts(w, carrier) {
         ScanFacts {
             first_scan: Some(at),
             first_delivery: (kind == ScanType::Delivered).then_some(at),
@@ -386,32 +391,25 @@ fn single_scan_facts(sub: &Sub, carrier: u8, kind: ScanType, at: Millis) -> Scan
 }
 
 /// The facts of all known scans for a subscription's window.
-fn facts_for(scans: &[ReporterScans], sub: &Sub) -> ScanFacts {
-    let in_window = |v: &[Millis]| first_in(v, sub.from, sub.to);
+fn facts_for(scans: &ScanList, w: &Window) -> ScanFacts {
     let mut facts = ScanFacts::default();
-    for r in scans {
-        let Some(first) = in_window(&r.physical) else {
+    for carrier in scans.carriers() {
+        let Some(first) = scans.first_in(carrier, w.from, w.to, false) else {
             continue;
         };
-        let one = if accepts(sub, r.carrier) {
+        let one = if accepts(w, carrier) {
             ScanFacts {
                 first_scan: Some(first),
-                first_delivery: in_window(&r.deliveries),
+                first_delivery: scans.first_in(carrier, w.from, w.to, true),
                 ..ScanFacts::default()
             }
         } else {
             ScanFacts {
-                other_carrier: Some(as_carrier(r.carrier)),
+                other_carrier: Some(as_carrier(carrier)),
                 ..ScanFacts::default()
             }
         };
         facts = facts.merge(one);
     }
     facts
-}
-
-/// The earliest time of a sorted list within `[from, to]`.
-fn first_in(sorted: &[Millis], from: Millis, to: Millis) -> Option<Millis> {
-    let i = sorted.partition_point(|t| *t < from);
-    sorted.get(i).copied().filter(|t| *t <= to)
 }

@@ -1,7 +1,7 @@
 //! The verdict of a package: every rule of contract section 4, in order, in one place.
 
 use super::messages::ScanFacts;
-use crate::carriers::{CarrierId, CarrierRegistry};
+use crate::carriers::{CarrierId, CarrierRegistry, FormatMatch};
 use crate::config::EngineConfig;
 use crate::event::{Millis, ShipMethod};
 use crate::records::{Reason, Status, Warning};
@@ -179,6 +179,9 @@ pub struct PrecheckInput<'a> {
     pub package_value_cents: Option<i64>,
     /// The normalised tracking ID.
     pub tracking: &'a TrackingId<'a>,
+    /// What the formats say about the normalised ID (`analyze`; default when it is not one),
+    /// computed once by the caller, which needs it too.
+    pub formats: &'a FormatMatch,
 }
 
 /// Rules 2-5: exemptions, blank and malformed IDs, unsupported carriers.
@@ -200,9 +203,9 @@ pub fn precheck(carriers: &CarrierRegistry, c: &PrecheckInput<'_>) -> Precheck {
         TrackingId::Malformed { .. } => {
             Precheck::Decided(Status::Invalid, Reason::InvalidCharacters)
         }
-        TrackingId::Normalized(id) => match c.carrier {
+        TrackingId::Normalized(_) => match c.carrier {
             Some(carrier) if integrated => Precheck::Join {
-                format_mismatch: carriers.format_mismatch(carrier, &carriers.analyze(id)),
+                format_mismatch: carriers.format_mismatch(carrier, c.formats),
             },
             _ => Precheck::Decided(Status::Invalid, Reason::UnsupportedCarrier),
         },
