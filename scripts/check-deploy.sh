@@ -9,12 +9,13 @@
 #   * the Prometheus alert rules: the same metric check, a severity label, summary,
 #     description and runbook_url annotations, each runbook anchor a heading of
 #     docs/operations.md; `promtool check rules`, `promtool test rules` and
-#     `promtool check config` on prometheus.yml;
+#     `promtool check config` on prometheus.yml; the dashboard's queries parse (promtool);
 #   * the compose file: it parses, and every file a service builds from or mounts exists;
 #   * every Kubernetes YAML (multi-document) parses, each object has apiVersion, kind and
 #     a name; kustomization.yaml's resources and generator files exist; deploy/k8s/vtrack.toml
 #     parses and uses only keys config/vtrack.toml documents;
-#   * docs/operations.md lists every metric and names no metric vtrack does not export.
+#   * docs/operations.md has a row for every metric in its metrics table, with the kind
+#     src/metrics.rs declares, and names no metric vtrack does not export.
 #
 # Needs bash, python3 with PyYAML (`pip install pyyaml`) and promtool. Set
 # VTRACK_SKIP_PROMTOOL=1 to skip the promtool steps where promtool is not installed.
@@ -32,6 +33,10 @@ fail() {
 command -v python3 >/dev/null 2>&1 || fail "python3 is not installed"
 python3 -c 'import yaml' 2>/dev/null ||
     fail "python3 cannot import yaml (PyYAML): pip install pyyaml"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+export CHECK_DEPLOY_DASHBOARD_RULES="$tmp/dashboard-rules.yml"
 
 echo "check-deploy: metrics, dashboard, alerts, compose, Kubernetes, docs"
 python3 - <<'PY'
@@ -139,6 +144,21 @@ if dash is not None:
             used |= set(check_expr(f"{dash_path}: variable `{v.get('name')}`", q) or [])
     if n_exprs == 0:
         err(f"{dash_path}: no queries at all")
+    # Every panel query as a recording rule, Grafana's variables replaced by values, so
+    # that promtool parses them (below).
+    grafana_vars = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h",
+                    "$job": ".*", "$instance": ".*"}
+    records = []
+    for p in walk(dash.get("panels", [])):
+        for t in p.get("targets") or []:
+            expr = t.get("expr") or ""
+            for k, v in grafana_vars.items():
+                expr = expr.replace(k, v)
+            records.append({"record": f"dashboard:panel_{p.get('id')}:{t.get('refId', 'A')}", "expr": expr})
+    out = os.environ.get("CHECK_DEPLOY_DASHBOARD_RULES")
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            yaml.safe_dump({"groups": [{"name": "dashboard", "rules": records}]}, f)
     print(f"  dashboard: {n_exprs} queries checked")
 
 # ------------------------------------------------------------------ docs
@@ -161,6 +181,12 @@ anchors = {slug(h) for h in re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", guide, re.M)
 for name in sorted(kinds):
     if f"`{name}`" not in guide:
         err(f"{guide_path}: metric `{name}` of src/metrics.rs is not documented")
+table_kinds = dict(re.findall(r"^\|\s*`(vtrack_[a-z0-9_]+)`\s*\|\s*(\w+)\s*\|", guide, re.M))
+for name, kind in sorted(kinds.items()):
+    if name in table_kinds and table_kinds[name].lower() != kind.lower():
+        err(f"{guide_path}: the metrics table says `{name}` is a {table_kinds[name]}, src/metrics.rs a {kind.lower()}")
+    elif name not in table_kinds:
+        err(f"{guide_path}: `{name}` has no row in the metrics table")
 for name in sorted(set(TOKEN.findall(guide))):
     if name not in exported and name not in histograms:
         err(f"{guide_path}: names `{name}`, which vtrack does not export")
@@ -349,7 +375,7 @@ if errors:
 PY
 
 if [[ "${VTRACK_SKIP_PROMTOOL:-}" == "1" ]]; then
-    echo "check-deploy: SKIPPING promtool checks (VTRACK_SKIP_PROMTOOL=1): alert rules and prometheus.yml not checked by Prometheus itself"
+    echo "check-deploy: SKIPPING promtool checks (VTRACK_SKIP_PROMTOOL=1): alert rules, their tests, prometheus.yml and the dashboard's PromQL not checked by promtool"
 else
     command -v promtool >/dev/null 2>&1 ||
         fail "promtool is not installed (Debian: apt-get install prometheus; or set VTRACK_SKIP_PROMTOOL=1 to skip)"
@@ -361,6 +387,10 @@ else
     fi
     promtool check config deploy/prometheus/prometheus.yml >/dev/null ||
         fail "promtool check config deploy/prometheus/prometheus.yml"
-    echo "  promtool: rules, rule tests and config pass"
+    promtool check rules "$CHECK_DEPLOY_DASHBOARD_RULES" >"$tmp/dashboard.out" 2>&1 || {
+        cat "$tmp/dashboard.out" >&2
+        fail "a PromQL query of deploy/grafana/dashboards/vtrack.json does not parse (dashboard:panel_<id>:<refId> above)"
+    }
+    echo "  promtool: rules, rule tests, config and the dashboard's PromQL pass"
 fi
 echo "check-deploy: OK"
