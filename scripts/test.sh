@@ -30,6 +30,10 @@ cleanup() { if [ "$started_here" = 1 ]; then scripts/kafka.sh stop || true; fi; 
 trap cleanup EXIT
 export VTRACK_TEST_BOOTSTRAP="127.0.0.1:${KAFKA_PORT}"
 
+step "deploy files (scripts/check-deploy.sh: dashboard, alerts, compose, Kubernetes)"
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
+scripts/check-deploy.sh
+
 step "cargo test (all targets; the Kafka tests use the broker above)"
 RUST_TEST_THREADS=2 cargo test --locked --all-targets
 cargo test --locked --doc

@@ -327,19 +327,48 @@ fn apply_env_override(table: &mut toml::Table, name: &str, raw: &str) {
     };
     let rest = rest.to_ascii_lowercase();
     for section in SECTIONS {
-        if let Some(key) = rest.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
-            let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-                .ok()
-                .and_then(|mut t| t.remove("v"))
-                .unwrap_or_else(|| toml::Value::String(raw.to_string()));
-            let entry = table
-                .entry(section)
+        let Some(key) = rest.strip_prefix(section).and_then(|r| r.strip_prefix('_')) else {
+            continue;
+        };
+        let entry = table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+        let toml::Value::Table(t) = entry else {
+            continue;
+        };
+        // `VTRACK_KAFKA_PROPERTIES_SASL_PASSWORD` sets the librdkafka property `sasl.password`.
+        if let Some(property) = key.strip_prefix("properties_").filter(|_| section == "kafka") {
+            let props = t
+                .entry("properties")
                 .or_insert_with(|| toml::Value::Table(Default::default()));
-            if let toml::Value::Table(t) = entry {
-                t.insert(key.to_string(), parsed);
+            if let toml::Value::Table(props) = props {
+                props.insert(property.replace('_', "."), toml::Value::String(raw.to_string()));
             }
+            continue;
         }
+        t.insert(key.to_string(), env_value(section, key, raw));
     }
+}
+
+/// An environment value as TOML: a key documented as a string takes the text as it is
+/// (`VTRACK_KAFKA_APPLICATION_ID=2024` is the id "2024"); others are parsed as TOML values,
+/// falling back to the text.
+fn env_value(section: &str, key: &str, raw: &str) -> toml::Value {
+    static DOCUMENTED: std::sync::OnceLock<toml::Table> = std::sync::OnceLock::new();
+    let documented = DOCUMENTED.get_or_init(|| {
+        toml::from_str(include_str!("../config/vtrack.toml")).unwrap_or_default()
+    });
+    let is_string = documented
+        .get(section)
+        .and_then(|s| s.get(key))
+        .is_some_and(toml::Value::is_str);
+    if is_string {
+        return toml::Value::String(raw.to_string());
+    }
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
 }
 
 /// Parses a duration such as `7d`, `6h`, `90m`, `30s`, `100ms` into milliseconds.
@@ -391,6 +420,23 @@ mod tests {
         assert_eq!(c.engine.lookback, d.lookback);
         assert_eq!(c.engine.horizon, d.horizon);
         assert_eq!(c.engine.seller_windows_days, d.seller_windows_days);
+    }
+
+    #[test]
+    fn env_strings_stay_strings_and_properties_pass_through() {
+        let env = [
+            ("VTRACK_KAFKA_APPLICATION_ID", "2024"),
+            ("VTRACK_KAFKA_PROPERTIES_SASL_PASSWORD", "hunter2"),
+            ("VTRACK_HTTP_BIND", "0.0.0.0:8080"),
+            ("VTRACK_HTTP_READY_MAX_LAG", "5"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c = Config::from_toml_with_env("", env.into_iter()).unwrap();
+        assert_eq!(c.kafka.application_id, "2024");
+        assert_eq!(c.kafka.properties["sasl.password"], "hunter2");
+        assert_eq!(c.http.bind, "0.0.0.0:8080");
+        assert_eq!(c.http.ready_max_lag, 5);
+        assert!(!format!("{:?}", c.kafka).contains("hunter2"));
     }
 
     #[test]

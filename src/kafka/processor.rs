@@ -404,6 +404,7 @@ impl Worker {
     ) -> Result<(), RunError> {
         let started = Instant::now();
         self.health.set_restoring(true);
+        metrics::gauge!(crate::metrics::READY).set(0.0);
         self.health.set_joined();
         self.create_tasks(tpl);
         let mut ends = Vec::new();
@@ -467,6 +468,7 @@ impl Worker {
         reader.assign(&tpl)?;
         let total: i64 = left.values().sum();
         let (mut count, mut last_progress) = (0u64, Instant::now());
+        let mut last_gauges = Instant::now();
         while !left.is_empty() {
             match reader.poll(Duration::from_millis(20)) {
                 Some(Ok(m)) => {
@@ -480,6 +482,10 @@ impl Worker {
                         last_progress = Instant::now();
                         if count % 4096 == 0 {
                             self.health.beat();
+                            if last_gauges.elapsed() >= GAUGES_EVERY {
+                                last_gauges = Instant::now();
+                                self.refresh_gauges();
+                            }
                             let remaining = (total - count as i64).max(0) as f64;
                             metrics::gauge!(crate::metrics::RESTORE_REMAINING).set(remaining);
                         }
@@ -607,7 +613,13 @@ impl Worker {
         let lag = |now: Option<Millis>| now.map(|t| (wall - t).max(0) as f64 / 1000.0);
         let order_now = self.orders.values().map(|t| t.now).min();
         let tracking_now = self.tracking.values().map(|t| t.now).min();
-        let seller_now = self.sellers.values().filter_map(|t| t.clock.min()).min();
+        let lateness = self.config.engine.allowed_lateness;
+        let seller_now = self
+            .sellers
+            .values()
+            .filter_map(|t| t.clock.min())
+            .min()
+            .map(|t| t.saturating_sub(lateness));
         let stages: [(&str, usize, usize, Option<f64>, usize); 3] = [
             (
                 "order",
