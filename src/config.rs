@@ -337,12 +337,18 @@ fn apply_env_override(table: &mut toml::Table, name: &str, raw: &str) {
             continue;
         };
         // `VTRACK_KAFKA_PROPERTIES_SASL_PASSWORD` sets the librdkafka property `sasl.password`.
-        if let Some(property) = key.strip_prefix("properties_").filter(|_| section == "kafka") {
+        if let Some(property) = key
+            .strip_prefix("properties_")
+            .filter(|_| section == "kafka")
+        {
             let props = t
                 .entry("properties")
                 .or_insert_with(|| toml::Value::Table(Default::default()));
             if let toml::Value::Table(props) = props {
-                props.insert(property.replace('_', "."), toml::Value::String(raw.to_string()));
+                props.insert(
+                    property.replace('_', "."),
+                    toml::Value::String(raw.to_string()),
+                );
             }
             continue;
         }
@@ -355,9 +361,8 @@ fn apply_env_override(table: &mut toml::Table, name: &str, raw: &str) {
 /// falling back to the text.
 fn env_value(section: &str, key: &str, raw: &str) -> toml::Value {
     static DOCUMENTED: std::sync::OnceLock<toml::Table> = std::sync::OnceLock::new();
-    let documented = DOCUMENTED.get_or_init(|| {
-        toml::from_str(include_str!("../config/vtrack.toml")).unwrap_or_default()
-    });
+    let documented = DOCUMENTED
+        .get_or_init(|| toml::from_str(include_str!("../config/vtrack.toml")).unwrap_or_default());
     let is_string = documented
         .get(section)
         .and_then(|s| s.get(key))
