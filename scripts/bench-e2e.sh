@@ -21,6 +21,8 @@ late_confirmations_topic = "$app-late-confirmations"
 dead_letter_topic = "$app-dead-letters"
 late_events_topic = "$app-late-events"
 internal_partitions = 4
+[http]
+bind = "127.0.0.1:0"
 TOML
 cargo build --release --quiet
 bin=target/release/vtrack
@@ -48,6 +50,27 @@ VTRACK_LOG=info "$bin" run --config "$dir/vtrack.toml" > "$dir/run1.log" 2>&1 &
 pid=$!
 wait_for_no_lag
 t1=$(date +%s.%N)
+# Latency from each input record's arrival to the verdict it caused, from /metrics.
+addr=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/run1.log" | grep -o 'addr=[0-9.:]*' | head -n 1 | cut -d= -f2)
+curl -s "http://$addr/metrics" > "$dir/metrics.txt" || true
+latency=$(python3 - "$dir/metrics.txt" <<'PY'
+import re, sys
+buckets = []
+for line in open(sys.argv[1]):
+    m = re.match(r'vtrack_verdict_arrival_latency_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+    if m:
+        buckets.append((float(m.group(1)), float(m.group(2))))
+buckets.sort()
+total = buckets[-1][1] if buckets else 0
+def q(p):
+    for le, n in buckets:
+        if n >= p * total:
+            return le
+    return float("nan")
+print(f"{int(total)} verdicts; p50 <= {q(0.5)} s, p99 <= {q(0.99)} s" if total else "no verdicts measured")
+PY
+)
+echo "arrival to verdict: $latency (histogram bucket bounds; commit interval 100 ms)"
 # CPU seconds (user + system) vtrack used until then: a figure less sensitive to other load.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat" 2>/dev/null || echo "?")
 kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true

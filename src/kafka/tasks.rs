@@ -76,6 +76,9 @@ impl Ctx<'_> {
 
     /// Sends a record to every partition of an internal topic.
     pub fn broadcast(&self, topic: &str, record: &[u8]) -> Result<(), KafkaError> {
+        if self.sink.muted {
+            return Ok(());
+        }
         for p in 0..self.topo.internal_partitions {
             self.sink.send_internal(topic, Some(p), None, record)?;
         }
@@ -101,6 +104,9 @@ impl Ctx<'_> {
     /// Sends the order stage's outputs on; `by_event`: an event (not a closing window)
     /// caused them.
     fn route_order_output(&mut self, out: OrderOutput, by_event: bool) -> Result<(), KafkaError> {
+        if self.sink.muted {
+            return Ok(()); // a restore: all of it was written before
+        }
         for msg in &out.to_tracking {
             let (record, key) = match msg {
                 TrackingInput::Subscribe(s) => (self.translator().subscribe_out(s), &s.tracking),
@@ -128,17 +134,13 @@ impl Ctx<'_> {
         }
         let now = super::processor::wall_now();
         for v in &out.verdicts {
-            if !self.sink.muted {
-                self.meters
-                    .verdict(v, now, self.sink.arrival.get(), by_event);
-            }
+            self.meters
+                .verdict(v, now, self.sink.arrival.get(), by_event);
             let topic = &self.topo.verdicts;
             self.send_output(topic, &v.key(), v, crate::codec::verdict_to_proto)?;
         }
         for l in &out.late_confirmations {
-            if !self.sink.muted {
-                self.meters.late_confirmation(l);
-            }
+            self.meters.late_confirmation(l);
             let topic = &self.topo.late_confirmations;
             self.send_output(topic, &l.key(), l, crate::codec::late_confirmation_to_proto)?;
         }
@@ -301,7 +303,7 @@ impl TrackingTask {
             let json = crate::codec::scan_to_json(&scan);
             ctx.send_late_event(&ctx.topo.scans, &json, reason.as_str())?;
         }
-        for f in &out.facts {
+        for f in out.facts.iter().filter(|_| !ctx.sink.muted) {
             let record = ctx.translator().facts_out(f);
             let key = order_key(ctx.syms.resolve(f.package.seller), &f.package.order);
             ctx.sink.send_internal(
