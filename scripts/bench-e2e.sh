@@ -88,3 +88,37 @@ for _ in $(seq 1 120); do grep -q "state restored" "$dir/run2.log" && break; sle
 kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
 grep "state restored" "$dir/run2.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -n 1
 echo "logs in $dir (input events counted by the first run's last progress line: $input; generated confirmations: ${events:-?})"
+
+# Latency at a steady load: a fresh application reads while the generator writes at
+# LATENCY_RATE events/s (default 5000) for about 30 s; the histogram of arrival-to-verdict
+# latency is read from /metrics.
+rate="${LATENCY_RATE:-5000}"
+lapp="$app-steady"
+sed "s/$app/$lapp/g" "$dir/vtrack.toml" > "$dir/steady.toml"
+VTRACK_LOG=info "$bin" run --config "$dir/steady.toml" > "$dir/run3.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 60); do grep -q "partitions assigned" "$dir/run3.log" 2>/dev/null && break; sleep 1; done
+"$bin" generate --kafka --config "$dir/steady.toml" --packages $((rate * 30 / 7)) --start "$start" --rate "$rate" > /dev/null
+sleep 3 # the last records' verdicts: a few commit intervals
+addr=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/run3.log" | grep -o 'addr=[0-9.:]*' | head -n 1 | cut -d= -f2)
+curl -s "http://$addr/metrics" > "$dir/steady-metrics.txt" || true
+kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
+python3 - "$dir/steady-metrics.txt" "$rate" <<'PY'
+import re, sys
+buckets = []
+for line in open(sys.argv[1]):
+    m = re.match(r'vtrack_verdict_arrival_latency_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+    if m:
+        buckets.append((float(m.group(1)), float(m.group(2))))
+buckets.sort()
+total = buckets[-1][1] if buckets else 0
+def q(p):
+    for le, n in buckets:
+        if n >= p * total:
+            return le
+    return float("nan")
+if total:
+    print(f"steady load of {sys.argv[2]} events/s: {int(total)} verdicts; arrival to verdict p50 <= {q(0.5)} s, p99 <= {q(0.99)} s")
+else:
+    print("steady load: no verdicts measured")
+PY

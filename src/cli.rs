@@ -98,6 +98,10 @@ pub struct GenerateArgs {
     /// `kafka.scans_topic`), creating them when missing and `kafka.create_topics` allows.
     #[arg(long)]
     pub kafka: bool,
+    /// With --kafka: write at most this many events per second (default: as fast as the
+    /// broker takes them), e.g. to measure latency at a steady load.
+    #[arg(long, requires = "kafka")]
+    pub rate: Option<f64>,
     /// Configuration file, for --kafka (default: built-in defaults, broker 127.0.0.1:9092).
     #[arg(long, env = "VTRACK_CONFIG")]
     pub config: Option<PathBuf>,
@@ -235,7 +239,7 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
         _ => bail!("say where to write: --confirmations FILE --scans FILE, and/or --kafka"),
     };
     let stats = if a.kafka {
-        generate_kafka(&opts, a.config.as_deref(), a.format)?
+        generate_kafka(&opts, a.config.as_deref(), a.format, a.rate)?
     } else {
         stats.context("nothing was generated")?
     };
@@ -283,6 +287,7 @@ fn generate_kafka(
     _opts: &GenerateOptions,
     _config: Option<&std::path::Path>,
     _format: MessageFormat,
+    _rate: Option<f64>,
 ) -> Result<crate::generate::GenerateStats> {
     bail!("this vtrack was built without Kafka support: rebuild with the default feature `kafka`")
 }
@@ -292,12 +297,13 @@ fn generate_kafka(
     opts: &GenerateOptions,
     config: Option<&std::path::Path>,
     format: MessageFormat,
+    rate: Option<f64>,
 ) -> Result<crate::generate::GenerateStats> {
     let config = Config::load(config)?;
     let kafka = &config.kafka;
     let started = std::time::Instant::now();
     let stats =
-        crate::kafka::produce::produce_workload(kafka, opts, format.into()).with_context(|| {
+        crate::kafka::produce::produce_workload(kafka, opts, format.into(), rate).with_context(|| {
             format!(
                 "writing the generated events to Kafka at {}",
                 kafka.bootstrap_servers

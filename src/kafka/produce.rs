@@ -111,11 +111,13 @@ impl Deliveries {
 /// exist: [`TopicPlan::inputs`], created when missing and `kafka.create_topics`), encoded as
 /// `format`, and waits until every event is acknowledged. Returns what was generated: on
 /// `Ok`, exactly `confirmations` events are in the confirmations topic and `scans` in the
-/// scans topic (duplicates included). Stops at the first delivery failure.
+/// scans topic (duplicates included). Stops at the first delivery failure. With `rate`, at
+/// most that many events are sent per second.
 pub fn produce_workload(
     cfg: &KafkaConfig,
     opts: &GenerateOptions,
     format: Format,
+    rate: Option<f64>,
 ) -> Result<GenerateStats, ProduceError> {
     ensure_plan(cfg, &TopicPlan::inputs(cfg))?;
     let mut config = client_config(cfg);
@@ -131,6 +133,7 @@ pub fn produce_workload(
 
     let mut generator = generate(opts);
     let mut sent: u64 = 0;
+    let started = std::time::Instant::now();
     for event in generator.by_ref() {
         let (topic, key, payload): (&str, &str, Vec<u8>) = match &event {
             Event::Confirmation(c) => (
@@ -152,6 +155,13 @@ pub fn produce_workload(
         };
         send(&producer, topic, key.as_bytes(), &payload)?;
         sent += 1;
+        if let Some(rate) = rate.filter(|r| *r > 0.0 && sent % 100 == 0) {
+            // Pacing: wait until the wall clock catches up with the events sent.
+            let due = Duration::from_secs_f64(sent as f64 / rate);
+            while let Some(ahead) = due.checked_sub(started.elapsed()) {
+                producer.poll(ahead);
+            }
+        }
         if sent % POLL_EVERY == 0 {
             producer.poll(Duration::ZERO);
             if let Some(e) = producer.context().failure() {
