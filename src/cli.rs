@@ -302,8 +302,8 @@ fn generate_kafka(
     let config = Config::load(config)?;
     let kafka = &config.kafka;
     let started = std::time::Instant::now();
-    let stats =
-        crate::kafka::produce::produce_workload(kafka, opts, format.into(), rate).with_context(|| {
+    let stats = crate::kafka::produce::produce_workload(kafka, opts, format.into(), rate)
+        .with_context(|| {
             format!(
                 "writing the generated events to Kafka at {}",
                 kafka.bootstrap_servers

@@ -358,6 +358,14 @@ fn health_follows_start_up_restore_and_shutdown() {
                 restored,
                 "a restart restores state, and says so in /metrics"
             );
+            // A graceful stop snapshots every task (3 partitions of 3 stages), so the restart
+            // loads the snapshots and re-reads no input.
+            let text = log_text(&log);
+            assert!(
+                text.contains("snapshots=9") && text.contains("replay=0"),
+                "the restart should restore from the snapshots alone:\n{text}"
+            );
+            f.assert_converges(&[&log]);
         }
         stop_gracefully(&mut child);
         assert!(

@@ -56,3 +56,42 @@ mod tests {
         assert_eq!(i.get("nope"), None);
     }
 }
+
+thread_local! {
+    /// The interner symbols are written and read through while state is (de)serialised.
+    static SYMBOLS: std::cell::RefCell<Option<Interner>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `syms` as the interner through which [`sym_serde`] writes symbols as their
+/// strings and reads strings back as symbols (state snapshots carry strings, not this
+/// process's symbol numbers).
+pub fn with_symbols<R>(syms: &mut Interner, f: impl FnOnce() -> R) -> R {
+    let taken = std::mem::take(syms);
+    SYMBOLS.with(|s| *s.borrow_mut() = Some(taken));
+    let result = f();
+    *syms = SYMBOLS.with(|s| s.borrow_mut().take()).unwrap_or_default();
+    result
+}
+
+/// Serde for a [`Sym`] field: the symbol's string (inside [`with_symbols`] only).
+pub mod sym_serde {
+    use super::{Sym, SYMBOLS};
+    use serde::{de::Error as _, ser::Error as _, Deserialize, Deserializer, Serializer};
+
+    /// Writes the symbol's string.
+    pub fn serialize<S: Serializer>(sym: &Sym, ser: S) -> Result<S::Ok, S::Error> {
+        SYMBOLS.with(|s| match s.borrow().as_ref() {
+            Some(syms) => ser.serialize_str(syms.resolve(*sym)),
+            None => Err(S::Error::custom("symbols written outside with_symbols")),
+        })
+    }
+
+    /// Reads a string and interns it.
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Sym, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(de)?;
+        SYMBOLS.with(|s| match s.borrow_mut().as_mut() {
+            Some(syms) => Ok(syms.intern(&text)),
+            None => Err(D::Error::custom("symbols read outside with_symbols")),
+        })
+    }
+}

@@ -8,13 +8,17 @@ use crate::event::{Millis, ScanType};
 use crate::records::Status;
 
 /// Names a package across stages: seller, order, package id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct PackageRef {
     /// Interned seller id.
+    #[serde(with = "super::intern::sym_serde")]
     pub seller: Sym,
     /// Order id.
     pub order: ShortStr,
     /// Interned package id.
+    #[serde(with = "super::intern::sym_serde")]
     pub package: Sym,
 }
 
@@ -110,7 +114,7 @@ impl ScanFacts {
 }
 
 /// [`ScanFacts`] as state holds them: absent times as a sentinel (24 bytes instead of 40).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PackedFacts {
     first_scan: OptMillis,
     first_delivery: OptMillis,

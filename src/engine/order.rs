@@ -26,7 +26,7 @@ type OrderIdx = u32;
 
 /// A package's current confirmation, reduced to what the rules and outputs need. The
 /// carrier as entered is interned (sellers spell a handful of carriers in a handful of ways).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Current {
     confirmed_at: Millis,
     promised_delivery_at: OptMillis,
@@ -35,8 +35,11 @@ struct Current {
     event_id: EventId,
     /// The tracking ID as entered.
     tracking: ShortStr,
+    #[serde(with = "super::intern::sym_serde")]
     carrier_entered: Sym,
+    #[serde(with = "super::intern::sym_serde")]
     marketplace: Sym,
+    #[serde(with = "super::intern::sym_serde")]
     category: Sym,
     carrier: Option<CarrierId>,
     precheck: Precheck,
@@ -63,8 +66,9 @@ struct Wanted {
 }
 
 /// One package's state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Package {
+    #[serde(with = "super::intern::sym_serde")]
     package: Sym,
     current: Current,
     /// Sequence number of the current subscription.
@@ -102,8 +106,9 @@ impl Package {
 }
 
 /// One order: its key, its cancellation and its packages.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Order {
+    #[serde(with = "super::intern::sym_serde")]
     seller: Sym,
     /// A CANCEL arrived for the order.
     cancelled: bool,
@@ -700,7 +705,7 @@ fn emit_changes(
         });
     }
     p.verdict = Some(v);
-    let fp = fingerprint(p, &v);
+    let fp = fingerprint(p, &v, ctx.syms);
     if fp == p.fingerprint && p.revision > 0 {
         return;
     }
@@ -720,16 +725,17 @@ fn emit_changes(
     }
 }
 
-/// A hash of everything a verdict record shows but its revision.
-fn fingerprint(p: &Package, v: &Verdict) -> u64 {
+/// A hash of everything a verdict record shows but its revision. Symbols are hashed as their
+/// strings, so the fingerprint is the same in every process (state moves between instances).
+fn fingerprint(p: &Package, v: &Verdict, syms: &Interner) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     let c = &p.current;
-    (c.carrier_entered, &c.tracking).hash(&mut h);
+    (syms.resolve(c.carrier_entered), &c.tracking).hash(&mut h);
     (
         c.confirmed_at,
         c.promised_delivery_at,
-        c.marketplace,
-        c.category,
+        syms.resolve(c.marketplace),
+        syms.resolve(c.category),
     )
         .hash(&mut h);
     let f = p.facts();
@@ -817,4 +823,55 @@ fn late_record(v: &VerdictRecord) -> Option<LateConfirmationRecord> {
         late_by: (v.confirmed_at - from).div_euclid(1000),
         reason,
     })
+}
+
+/// An order stage's state, borrowed, as a snapshot writes it (symbols as their strings: write
+/// it inside [`super::intern::with_symbols`]). Read it back as an [`OrderState`].
+#[derive(serde::Serialize)]
+pub struct OrderStateRef<'a> {
+    orders: &'a Slab<Order>,
+    timers: &'a Timers,
+    now: Millis,
+}
+
+/// An order stage's state read from a snapshot (inside [`super::intern::with_symbols`]).
+#[derive(serde::Deserialize)]
+pub struct OrderState {
+    orders: Slab<Order>,
+    timers: Timers,
+    now: Millis,
+}
+
+impl OrderStage {
+    /// The state a snapshot holds: orders (arena positions included), timers, event time.
+    pub fn state(&self) -> OrderStateRef<'_> {
+        OrderStateRef {
+            orders: &self.orders,
+            timers: &self.timers,
+            now: self.now,
+        }
+    }
+
+    /// A stage holding a snapshot's state; the hash index is rebuilt from the orders.
+    pub fn from_state(
+        state: OrderState,
+        cfg: EngineConfig,
+        carriers: Arc<CarrierRegistry>,
+        emit_records: bool,
+    ) -> Self {
+        let mut stage = OrderStage::new(cfg, carriers, emit_records);
+        stage.orders = state.orders;
+        stage.timers = state.timers;
+        stage.now = state.now;
+        let orders = &stage.orders;
+        for i in orders.live_indices() {
+            let o = &orders[i];
+            stage
+                .index
+                .insert_unique(order_hash(o.seller, o.id.as_bytes()), i, |&j| {
+                    order_hash(orders[j].seller, orders[j].id.as_bytes())
+                });
+        }
+        stage
+    }
 }

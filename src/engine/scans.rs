@@ -44,7 +44,7 @@ fn delivered(scan: u64) -> bool {
 
 /// The de-duplicated physical scans of one tracking ID: per reporting carrier, the sorted
 /// scan times and which of them were deliveries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ScanList(Box<[u64]>);
 
 impl ScanList {

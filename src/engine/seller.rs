@@ -292,3 +292,73 @@ fn sort_rows(rows: &mut [SellerVtrRecord]) {
         ))
     });
 }
+
+/// Counts per metric day of one category.
+type DayCounts = Vec<(i32, Counts)>;
+/// A seller's categories, by name, with their counts per day.
+type NamedCategories = Vec<(String, DayCounts)>;
+/// A written row's key, with names: marketplace, seller, category (`None` for `*`), window.
+type NamedRowKey = (String, String, Option<String>, u32);
+
+/// A seller stage's state as a snapshot holds it, with strings instead of symbols.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct SellerState {
+    sellers: Vec<(String, String, NamedCategories)>,
+    dirty: Vec<(String, String)>,
+    written: Vec<(NamedRowKey, (i32, Counts))>,
+    last_end_day: Option<i32>,
+}
+
+impl SellerStage {
+    /// The state a snapshot holds.
+    pub fn state(&self, syms: &Interner) -> SellerState {
+        let s = |sym: Sym| syms.resolve(sym).to_string();
+        SellerState {
+            sellers: self
+                .sellers
+                .iter()
+                .map(|(&(m, seller), cats)| {
+                    let cats = cats
+                        .iter()
+                        .map(|(&c, days)| (s(c), days.iter().map(|(d, n)| (*d, *n)).collect()))
+                        .collect();
+                    (s(m), s(seller), cats)
+                })
+                .collect(),
+            dirty: self
+                .dirty
+                .iter()
+                .map(|&(m, seller)| (s(m), s(seller)))
+                .collect(),
+            written: self
+                .written
+                .iter()
+                .map(|(&(m, seller, c, w), v)| ((s(m), s(seller), c.map(s), w), *v))
+                .collect(),
+            last_end_day: self.last_end_day,
+        }
+    }
+
+    /// A stage holding a snapshot's state.
+    pub fn from_state(state: SellerState, cfg: EngineConfig, syms: &mut Interner) -> Self {
+        let mut stage = SellerStage::new(cfg);
+        for (m, seller, cats) in state.sellers {
+            let key = (syms.intern(&m), syms.intern(&seller));
+            let entry = stage.sellers.entry(key).or_default();
+            for (c, days) in cats {
+                entry.insert(syms.intern(&c), days.into_iter().collect());
+            }
+        }
+        for (m, seller) in state.dirty {
+            stage.dirty.insert((syms.intern(&m), syms.intern(&seller)));
+        }
+        for ((m, seller, c, w), v) in state.written {
+            let c = c.map(|c| syms.intern(&c));
+            stage
+                .written
+                .insert((syms.intern(&m), syms.intern(&seller), c, w), v);
+        }
+        stage.last_end_day = state.last_end_day;
+        stage
+    }
+}

@@ -5,7 +5,7 @@
 const CHUNK: usize = 1024;
 
 /// An arena of `T`, indexed by the `u32` that [`Slab::push`] returned.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Slab<T> {
     chunks: Vec<Vec<T>>,
     /// Slots removed and not reused yet.
@@ -59,6 +59,12 @@ impl<T> Slab<T> {
     /// Every slot, in index order (removed ones hold `T::default()`).
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
+    }
+
+    /// Indices of the slots in use (not removed), in order.
+    pub fn live_indices(&self) -> impl Iterator<Item = u32> + '_ {
+        let free: std::collections::HashSet<u32> = self.free.iter().copied().collect();
+        (0..self.len() as u32).filter(move |i| !free.contains(i))
     }
 
     /// Bytes allocated for elements (not their own heap data).

@@ -109,7 +109,7 @@ impl std::fmt::Debug for ShortStr {
 /// An event id. Canonical lower-case UUIDs (`8-4-4-4-12` hex digits), the usual form, are
 /// held as their 16 bytes; anything else as text. Only compared (the tie-break between two
 /// confirmations of the same time), never written out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EventId {
     /// A canonical lower-case UUID.
     Uuid([u8; 16]),
@@ -187,7 +187,7 @@ fn format_uuid(bytes: &[u8; 16]) -> String {
 
 /// An optional time in 8 bytes: `i64::MIN` (long before year 1, which no decoded event
 /// reaches) stands for "none".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OptMillis(Millis);
 
 impl OptMillis {
@@ -202,6 +202,19 @@ impl OptMillis {
     /// The time, if any.
     pub fn get(self) -> Option<Millis> {
         (self.0 != Millis::MIN).then_some(self.0)
+    }
+}
+
+impl serde::Serialize for ShortStr {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ShortStr {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<ShortStr, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(de)?;
+        Ok(ShortStr::from(text.as_ref()))
     }
 }
 

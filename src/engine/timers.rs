@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 const BUCKET_SHIFT: u32 = 22;
 
 /// Timers by bucket of their time.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Timers {
     buckets: BTreeMap<Millis, Vec<(Millis, u32)>>,
     len: usize,

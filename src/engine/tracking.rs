@@ -22,7 +22,7 @@ const UNKNOWN_CARRIER: u8 = u8::MAX;
 /// What subscriptions have in common: the length of their window and the carriers they
 /// accept. There are a handful of distinct shapes (about one per declared carrier), so a
 /// subscription holds the index of its shape in [`Shapes`] instead of 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Shape {
     /// `to - from` (wrapping, so that `from + span` gives `to` back exactly).
     span: Millis,
@@ -30,7 +30,7 @@ struct Shape {
 }
 
 /// The distinct subscription shapes seen, in order of appearance.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Shapes(Vec<Shape>);
 
 impl Shapes {
@@ -66,7 +66,7 @@ struct Window {
 }
 
 /// A package's subscription to a tracking ID.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Sub {
     package: PackageRef,
     seq: u32,
@@ -85,7 +85,7 @@ impl Sub {
 }
 
 /// Everything known of one tracking ID.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Entry {
     tracking: ShortStr,
     scans: ScanList,
@@ -115,7 +115,7 @@ pub struct TrackingOutput {
 }
 
 /// Counters of the tracking stage.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct TrackingCounters {
     /// Non-physical scans (they never count).
     pub non_physical_scans: u64,
@@ -412,4 +412,52 @@ fn facts_for(scans: &ScanList, w: &Window) -> ScanFacts {
         facts = facts.merge(one);
     }
     facts
+}
+
+/// A tracking stage's state, borrowed, as a snapshot writes it (inside
+/// [`super::intern::with_symbols`]). Read it back as a [`TrackingState`].
+#[derive(serde::Serialize)]
+pub struct TrackingStateRef<'a> {
+    entries: &'a Slab<Entry>,
+    shapes: &'a Shapes,
+    now: Millis,
+    counters: TrackingCounters,
+}
+
+/// A tracking stage's state read from a snapshot (inside [`super::intern::with_symbols`]).
+#[derive(serde::Deserialize)]
+pub struct TrackingState {
+    entries: Slab<Entry>,
+    shapes: Shapes,
+    now: Millis,
+    counters: TrackingCounters,
+}
+
+impl TrackingStage {
+    /// The state a snapshot holds: entries (arena positions included), shapes, event time.
+    pub fn state(&self) -> TrackingStateRef<'_> {
+        TrackingStateRef {
+            entries: &self.entries,
+            shapes: &self.shapes,
+            now: self.now,
+            counters: self.counters,
+        }
+    }
+
+    /// A stage holding a snapshot's state; the hash index is rebuilt from the entries.
+    pub fn from_state(state: TrackingState, cfg: EngineConfig) -> Self {
+        let mut stage = TrackingStage::new(cfg);
+        stage.entries = state.entries;
+        stage.shapes = state.shapes;
+        stage.now = state.now;
+        stage.counters = state.counters;
+        let entries = &stage.entries;
+        for i in entries.live_indices() {
+            let hash = tracking_hash(entries[i].tracking.as_bytes());
+            stage
+                .index
+                .insert_unique(hash, i, |&j| tracking_hash(entries[j].tracking.as_bytes()));
+        }
+        stage
+    }
 }

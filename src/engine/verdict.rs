@@ -8,7 +8,9 @@ use crate::records::{Reason, Status, Warning};
 use crate::tracking_id::TrackingId;
 
 /// A small set of reasons, iterated in contract order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ReasonSet(u16);
 
 impl ReasonSet {
@@ -44,7 +46,9 @@ impl ReasonSet {
 }
 
 /// A small set of warnings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct WarningSet(u8);
 
 impl WarningSet {
@@ -62,7 +66,7 @@ impl WarningSet {
 }
 
 /// What the rules before the join decide from the confirmation alone (rules 1-5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Precheck {
     /// Excluded or invalid without looking at scans.
     Decided(Status, Reason),
@@ -75,7 +79,7 @@ pub enum Precheck {
 }
 
 /// The verdict of a package at one event time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Verdict {
     /// Status.
     pub status: Status,

@@ -11,6 +11,7 @@ pub mod produce;
 pub mod queries;
 pub mod recovery;
 pub mod sink;
+pub mod snapshot;
 pub mod tasks;
 pub mod topics;
 pub mod topology;

@@ -12,6 +12,7 @@ use super::recovery::{
     classify, transactional_producer, FailureBudget, FaultInjection, TxnFailure,
 };
 use super::sink::Sink;
+use super::snapshot::Forced;
 use super::tasks::{
     order_key, order_record, tracking_record, Ctx, OrderTask, SellerTask, TaskError, TrackingTask,
 };
@@ -65,6 +66,9 @@ pub enum RunError {
     /// A task's state could not be restored.
     #[error("restore: {0}")]
     Restore(String),
+    /// A snapshot could not be written.
+    #[error(transparent)]
+    Snapshot(#[from] super::snapshot::SnapshotError),
     /// The HTTP endpoint could not start.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
@@ -88,6 +92,8 @@ pub struct Worker {
     stats: Stats,
     pub(super) meters: Meters,
     health: Arc<Health>,
+    /// Tasks whose snapshot the next commit writes whether due or not.
+    forced_snapshots: Forced,
     /// This instance's id and query URL, for the instance directory.
     instance_id: String,
     url: String,
@@ -132,6 +138,11 @@ macro_rules! ctx {
 }
 
 impl Worker {
+    /// What a task needs from this instance.
+    pub(super) fn ctx(&mut self) -> Ctx<'_> {
+        ctx!(self)
+    }
+
     /// Routes one consumed message to ingest or to its task; `arrival` is its Kafka timestamp.
     fn handle(
         &mut self,
@@ -363,6 +374,8 @@ impl Worker {
                 offsets.add_partition_offset(e.topic(), e.partition(), Offset::Offset(o))?;
             }
         }
+        let forced = std::mem::take(&mut self.forced_snapshots);
+        self.write_snapshots(&offsets, &forced)?;
         let producer = &self.sink.producer;
         if offsets.count() > 0 {
             let meta = consumer
@@ -443,13 +456,25 @@ impl Worker {
     /// to `end` (the group's committed offset), all partitions through one reader, writing
     /// nothing: those outputs were committed before. Returns the records re-read.
     fn restore(&mut self, ends: &[(String, i32, i64)]) -> Result<u64, RunError> {
+        let (starts, changelog_records) = self.load_snapshots(ends)?;
+        let start = |t: &str, p: i32| starts.get(&(t.to_string(), p)).copied().unwrap_or(0);
         let mut left: BTreeMap<(String, i32), i64> = ends
             .iter()
-            .filter(|(_, _, end)| *end > 0)
+            .filter(|(t, p, end)| *end > start(t, *p))
             .map(|(t, p, end)| ((t.clone(), *p), *end))
             .collect();
+        info!(
+            snapshots = starts.len(),
+            replay = left.len(),
+            "restoring: snapshots loaded; re-reading input since them"
+        );
+        for (t, p, end) in ends {
+            if *end <= start(t, *p) {
+                self.finish_restore(t, *p)?;
+            }
+        }
         if left.is_empty() {
-            return Ok(0);
+            return Ok(changelog_records);
         }
         let reader: BaseConsumer = super::client::client_config(&self.config.kafka)
             .set(
@@ -463,7 +488,11 @@ impl Worker {
             .create()?;
         let mut tpl = TopicPartitionList::new();
         for (topic, partition) in left.keys() {
-            tpl.add_partition_offset(topic, *partition, Offset::Beginning)?;
+            let from = match starts.get(&(topic.clone(), *partition)) {
+                Some(&o) => Offset::Offset(o),
+                None => Offset::Beginning,
+            };
+            tpl.add_partition_offset(topic, *partition, from)?;
         }
         reader.assign(&tpl)?;
         let total: i64 = left.values().sum();
@@ -519,7 +548,7 @@ impl Worker {
                 }
             }
         }
-        Ok(count)
+        Ok(changelog_records + count)
     }
 
     /// While restoring, nothing is written and no verdict record is built.
@@ -780,6 +809,12 @@ impl ConsumerContext for RebalanceContext {
                 w.abort()
             } else {
                 super::meters::rebalance("revoke");
+                // The new owner starts from these snapshots instead of the whole history.
+                w.forced_snapshots.partitions = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect();
                 w.commit(consumer)
             };
             if let Err(e) = result {
@@ -871,6 +906,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         failure: None,
         stats: Stats::default(),
         health: health.clone(),
+        forced_snapshots: Forced::default(),
         instance_id: instance.clone(),
         url: String::new(),
         config: config.clone(),
@@ -977,6 +1013,7 @@ fn poll_loop(
     let mut w = lock(worker);
     w.health.set_stopping();
     w.announce_membership_or_leave(true)?;
+    w.forced_snapshots.all = true;
     w.commit(consumer)?;
     info!(stats = ?w.stats, "stopped");
     drop(w);

@@ -165,6 +165,8 @@ pub struct OrderTask {
     pub forwarded: Millis,
     /// This task's partition.
     pub partition: i32,
+    /// When the next snapshot of the task is due.
+    pub snap: super::snapshot::SnapshotClock,
 }
 
 impl OrderTask {
@@ -178,11 +180,13 @@ impl OrderTask {
             now: Millis::MIN,
             forwarded: Millis::MIN,
             partition,
+            snap: Default::default(),
         }
     }
 
     /// Applies one record of `<app>-order-events`.
     pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
+        self.snap.records += 1;
         let mut out = OrderOutput::default();
         match decode::<OrderRecord>(payload)? {
             OrderRecord::Confirmation(c) => {
@@ -247,6 +251,8 @@ pub struct TrackingTask {
     pub forwarded: Millis,
     /// This task's partition.
     pub partition: i32,
+    /// When the next snapshot of the task is due.
+    pub snap: super::snapshot::SnapshotClock,
 }
 
 impl TrackingTask {
@@ -258,11 +264,13 @@ impl TrackingTask {
             now: Millis::MIN,
             forwarded: Millis::MIN,
             partition,
+            snap: Default::default(),
         }
     }
 
     /// Applies one record of `<app>-tracking-events`.
     pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
+        self.snap.records += 1;
         let mut out = TrackingOutput::default();
         let mut late_scan: Option<Scan> = None;
         match decode::<TrackingRecord>(payload)? {
@@ -350,6 +358,8 @@ pub struct SellerTask {
     pub partition: i32,
     /// Keys of the `*` rows last written at risk, with their window.
     pub at_risk: HashMap<String, u32>,
+    /// When the next snapshot of the task is due.
+    pub snap: super::snapshot::SnapshotClock,
 }
 
 impl SellerTask {
@@ -364,11 +374,13 @@ impl SellerTask {
             ),
             partition,
             at_risk: HashMap::new(),
+            snap: Default::default(),
         }
     }
 
     /// Applies one record of `<app>-seller-events`.
     pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
+        self.snap.records += 1;
         match decode::<SellerRecord>(payload)? {
             SellerRecord::Delta { seller, old, new } => {
                 let d = ctx.translator().delta_in(&seller, &old, &new);

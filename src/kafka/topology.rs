@@ -34,6 +34,12 @@ pub struct Topology {
     pub late_events: String,
     /// Internal: the instance directory (query URL and owned partitions per instance).
     pub instances: String,
+    /// Internal: snapshots of the order tasks' state.
+    pub order_changelog: String,
+    /// Internal: snapshots of the tracking tasks' state.
+    pub tracking_changelog: String,
+    /// Internal: snapshots of the seller tasks' state.
+    pub seller_changelog: String,
 }
 
 /// What a topic the consumer reads is to an instance.
@@ -75,6 +81,9 @@ impl Topology {
             dead_letters: cfg.dead_letter_topic.clone(),
             late_events: cfg.late_events_topic.clone(),
             instances: internal_name(app, "instances"),
+            order_changelog: internal_name(app, "order-changelog"),
+            tracking_changelog: internal_name(app, "tracking-changelog"),
+            seller_changelog: internal_name(app, "seller-changelog"),
         }
     }
 
@@ -99,6 +108,16 @@ impl Topology {
         .find_map(|(name, kind)| (name == topic).then_some(kind))
     }
 
+    /// The changelog of the stage that reads `kind`, if it is an internal topic.
+    pub fn changelog_of(&self, kind: TopicKind) -> Option<&str> {
+        match kind {
+            TopicKind::OrderEvents => Some(&self.order_changelog),
+            TopicKind::TrackingEvents => Some(&self.tracking_changelog),
+            TopicKind::SellerEvents => Some(&self.seller_changelog),
+            TopicKind::Confirmations | TopicKind::Scans => None,
+        }
+    }
+
     /// Every topic the instance writes to.
     pub fn produced_topics(&self) -> Vec<&str> {
         vec![
@@ -111,6 +130,9 @@ impl Topology {
             &self.dead_letters,
             &self.late_events,
             &self.instances,
+            &self.order_changelog,
+            &self.tracking_changelog,
+            &self.seller_changelog,
         ]
     }
 

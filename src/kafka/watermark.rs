@@ -9,7 +9,7 @@ use crate::event::Millis;
 use std::collections::BTreeMap;
 
 /// What each upstream source of a task has announced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WatermarkVector {
     announced: BTreeMap<Source, Millis>,
     expected: Vec<Source>,

@@ -1,0 +1,567 @@
+//! Task snapshots in the compacted changelog topics (`<application_id>-<stage>-changelog`).
+//!
+//! A task's state is written whole, in chunks, to partition *p* of its stage's changelog,
+//! inside the transaction that also commits the task's input offset: keys `chunk/<i>` and a
+//! `manifest` naming the snapshot's epoch, its chunk count and the input offset it holds the
+//! state at. Compaction keeps the latest snapshot. On assignment, a task loads its latest
+//! snapshot and re-reads only its input from that offset to the committed one (design guide
+//! section 4), so a restore costs the live state plus the records since the snapshot.
+//!
+//! A snapshot is due when the task has read as many records since the last one as the last
+//! one held entries (at least [`MIN_RECORDS`], at most once per [`MIN_INTERVAL`]), and always
+//! before its partition is revoked and at shutdown.
+
+use super::tasks::{Ctx, OrderTask, SellerTask, TrackingTask};
+use super::watermark::WatermarkVector;
+use crate::engine::intern::{with_symbols, Interner};
+use crate::engine::order::{OrderStage, OrderState};
+use crate::engine::seller::{SellerStage, SellerState};
+use crate::engine::tracking::{TrackingStage, TrackingState};
+use crate::event::Millis;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Version of the snapshot encoding (first byte of every snapshot).
+pub const SNAPSHOT_VERSION: u8 = 1;
+/// Bytes per changelog record.
+pub const CHUNK_BYTES: usize = 512 * 1024;
+/// Fewest records read between two periodic snapshots of a task.
+pub const MIN_RECORDS: u64 = 20_000;
+/// Shortest time between two periodic snapshots of a task.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+/// Key of the record naming the latest snapshot.
+pub const MANIFEST_KEY: &str = "manifest";
+
+/// Errors reading or writing a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The snapshot's bytes could not be encoded or decoded.
+    #[error("snapshot encoding: {0}")]
+    Encoding(#[from] postcard::Error),
+    /// Written by another snapshot version.
+    #[error("snapshot version {0} is not {SNAPSHOT_VERSION}")]
+    Version(u8),
+}
+
+/// The latest snapshot of a task: its epoch, chunks, and the input offset it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Wall-clock milliseconds of the write; every chunk of the snapshot carries it.
+    pub epoch: i64,
+    /// The task's input offset the state is at (the next record to read).
+    pub offset: i64,
+    /// Number of `chunk/<i>` records.
+    pub chunks: u32,
+}
+
+/// When a task's next snapshot is due.
+#[derive(Debug)]
+pub struct SnapshotClock {
+    /// Records read since the last snapshot.
+    pub records: u64,
+    /// When the last snapshot was written (or the task created).
+    pub last: Instant,
+    /// Entries the last snapshot held.
+    pub entries: u64,
+    /// Chunks the last snapshot had (stale ones get tombstones).
+    pub chunks: u32,
+}
+
+impl Default for SnapshotClock {
+    fn default() -> Self {
+        SnapshotClock {
+            records: 0,
+            last: Instant::now(),
+            entries: 0,
+            chunks: 0,
+        }
+    }
+}
+
+impl SnapshotClock {
+    /// Whether a periodic snapshot is due.
+    pub fn due(&self) -> bool {
+        self.records >= MIN_RECORDS.max(self.entries) && self.last.elapsed() >= MIN_INTERVAL
+    }
+
+    /// A snapshot of `entries` entries in `chunks` chunks was written.
+    pub fn written(&mut self, entries: u64, chunks: u32) {
+        *self = SnapshotClock {
+            records: 0,
+            last: Instant::now(),
+            entries,
+            chunks,
+        };
+    }
+}
+
+/// The key of chunk `i`.
+pub fn chunk_key(i: u32) -> String {
+    format!("chunk/{i}")
+}
+
+/// A chunk's value: the epoch, then the bytes.
+pub fn chunk_value(epoch: i64, bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + bytes.len());
+    v.extend_from_slice(&epoch.to_le_bytes());
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// The latest records of one changelog partition, assembled into the latest snapshot.
+#[derive(Debug, Default)]
+pub struct Collected {
+    manifest: Option<Manifest>,
+    chunks: HashMap<u32, Vec<u8>>,
+}
+
+impl Collected {
+    /// Applies one changelog record (a tombstone when `value` is `None`).
+    pub fn apply(&mut self, key: &[u8], value: Option<&[u8]>) {
+        let key = String::from_utf8_lossy(key);
+        if key == MANIFEST_KEY {
+            self.manifest = value.and_then(|v| postcard::from_bytes(v).ok());
+        } else if let Some(i) = key.strip_prefix("chunk/").and_then(|i| i.parse().ok()) {
+            match value {
+                Some(v) => {
+                    self.chunks.insert(i, v.to_vec());
+                }
+                None => {
+                    self.chunks.remove(&i);
+                }
+            }
+        }
+    }
+
+    /// The latest complete snapshot: its manifest and bytes.
+    pub fn snapshot(&self) -> Option<(Manifest, Vec<u8>)> {
+        let m = self.manifest?;
+        let mut bytes = Vec::new();
+        for i in 0..m.chunks {
+            let chunk = self.chunks.get(&i)?;
+            let (epoch, data) = chunk.split_at_checked(8)?;
+            if i64::from_le_bytes(epoch.try_into().ok()?) != m.epoch {
+                return None;
+            }
+            bytes.extend_from_slice(data);
+        }
+        Some((m, bytes))
+    }
+}
+
+type Meta = (WatermarkVector, Millis, Millis);
+
+/// An order task's snapshot bytes.
+pub fn encode_order(t: &OrderTask, syms: &mut Interner) -> Result<Vec<u8>, SnapshotError> {
+    let meta = (&t.clock, t.now, t.forwarded);
+    Ok(with_symbols(syms, || {
+        postcard::to_stdvec(&(SNAPSHOT_VERSION, meta, t.stage.state()))
+    })?)
+}
+
+/// An order task from its snapshot bytes.
+pub fn decode_order(
+    bytes: &[u8],
+    partition: i32,
+    ctx: &mut Ctx<'_>,
+) -> Result<OrderTask, SnapshotError> {
+    let (version, (clock, now, forwarded), state): (u8, Meta, OrderState) =
+        with_symbols(ctx.syms, || postcard::from_bytes(bytes))?;
+    check(version)?;
+    let mut task = OrderTask::new(partition, ctx);
+    task.stage = OrderStage::from_state(state, ctx.engine.clone(), ctx.carriers.clone(), true);
+    (task.clock, task.now, task.forwarded) = (clock, now, forwarded);
+    Ok(task)
+}
+
+/// A tracking task's snapshot bytes.
+pub fn encode_tracking(t: &TrackingTask, syms: &mut Interner) -> Result<Vec<u8>, SnapshotError> {
+    let meta = (&t.clock, t.now, t.forwarded);
+    Ok(with_symbols(syms, || {
+        postcard::to_stdvec(&(SNAPSHOT_VERSION, meta, t.stage.state()))
+    })?)
+}
+
+/// A tracking task from its snapshot bytes.
+pub fn decode_tracking(
+    bytes: &[u8],
+    partition: i32,
+    ctx: &mut Ctx<'_>,
+) -> Result<TrackingTask, SnapshotError> {
+    let (version, (clock, now, forwarded), state): (u8, Meta, TrackingState) =
+        with_symbols(ctx.syms, || postcard::from_bytes(bytes))?;
+    check(version)?;
+    let mut task = TrackingTask::new(partition, ctx);
+    task.stage = TrackingStage::from_state(state, ctx.engine.clone());
+    (task.clock, task.now, task.forwarded) = (clock, now, forwarded);
+    Ok(task)
+}
+
+/// A seller task's snapshot bytes.
+pub fn encode_seller(t: &SellerTask, syms: &Interner) -> Result<Vec<u8>, SnapshotError> {
+    Ok(postcard::to_stdvec(&(
+        SNAPSHOT_VERSION,
+        &t.clock,
+        &t.at_risk,
+        t.stage.state(syms),
+    ))?)
+}
+
+/// A seller task from its snapshot bytes.
+pub fn decode_seller(
+    bytes: &[u8],
+    partition: i32,
+    ctx: &mut Ctx<'_>,
+) -> Result<SellerTask, SnapshotError> {
+    let (version, clock, at_risk, state): (u8, WatermarkVector, HashMap<String, u32>, SellerState) =
+        postcard::from_bytes(bytes)?;
+    check(version)?;
+    let mut task = SellerTask::new(partition, ctx);
+    task.stage = SellerStage::from_state(state, ctx.engine.clone(), ctx.syms);
+    task.clock = clock;
+    task.at_risk = at_risk;
+    Ok(task)
+}
+
+fn check(version: u8) -> Result<(), SnapshotError> {
+    if version == SNAPSHOT_VERSION {
+        Ok(())
+    } else {
+        Err(SnapshotError::Version(version))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_complete_snapshot_is_assembled() {
+        let mut c = Collected::default();
+        let m1 = Manifest {
+            epoch: 1,
+            offset: 10,
+            chunks: 2,
+        };
+        c.apply(b"chunk/0", Some(&chunk_value(1, b"ab")));
+        c.apply(b"chunk/1", Some(&chunk_value(1, b"cd")));
+        c.apply(
+            MANIFEST_KEY.as_bytes(),
+            Some(&postcard::to_stdvec(&m1).unwrap()),
+        );
+        assert_eq!(c.snapshot(), Some((m1, b"abcd".to_vec())));
+        // A newer snapshot with one chunk; the stale chunk is tombstoned.
+        let m2 = Manifest {
+            epoch: 2,
+            offset: 20,
+            chunks: 1,
+        };
+        c.apply(b"chunk/0", Some(&chunk_value(2, b"xyz")));
+        c.apply(b"chunk/1", None);
+        c.apply(
+            MANIFEST_KEY.as_bytes(),
+            Some(&postcard::to_stdvec(&m2).unwrap()),
+        );
+        assert_eq!(c.snapshot(), Some((m2, b"xyz".to_vec())));
+        // A chunk of another epoch makes the snapshot unusable.
+        c.apply(b"chunk/0", Some(&chunk_value(3, b"zz")));
+        assert_eq!(c.snapshot(), None);
+    }
+}
+
+/// Which tasks must write a snapshot at the next commit, whether due or not.
+#[derive(Debug, Default)]
+pub struct Forced {
+    /// Every task (shutdown).
+    pub all: bool,
+    /// These `(internal topic, partition)`s (before a revocation).
+    pub partitions: Vec<(String, i32)>,
+}
+
+impl Forced {
+    fn contains(&self, topic: &str, partition: i32) -> bool {
+        self.all
+            || self
+                .partitions
+                .iter()
+                .any(|(t, p)| t == topic && *p == partition)
+    }
+}
+
+/// Writes one snapshot (chunks, tombstones for stale chunks, manifest) to partition `p` of
+/// `changelog`.
+fn write_one(
+    sink: &super::sink::Sink,
+    changelog: &str,
+    p: i32,
+    offset: i64,
+    bytes: &[u8],
+    clock: &mut SnapshotClock,
+    entries: u64,
+) -> Result<(), rdkafka::error::KafkaError> {
+    let epoch = super::processor::wall_now();
+    let mut chunks = 0u32;
+    for chunk in bytes.chunks(CHUNK_BYTES) {
+        let value = chunk_value(epoch, chunk);
+        sink.send(
+            changelog,
+            Some(p),
+            Some(chunk_key(chunks).as_bytes()),
+            Some(&value),
+            None,
+        )?;
+        chunks += 1;
+    }
+    for stale in chunks..clock.chunks {
+        sink.send(
+            changelog,
+            Some(p),
+            Some(chunk_key(stale).as_bytes()),
+            None,
+            None,
+        )?;
+    }
+    let manifest = Manifest {
+        epoch,
+        offset,
+        chunks,
+    };
+    let value = postcard::to_stdvec(&manifest).unwrap_or_default();
+    sink.send(
+        changelog,
+        Some(p),
+        Some(MANIFEST_KEY.as_bytes()),
+        Some(&value),
+        None,
+    )?;
+    clock.written(entries, chunks);
+    Ok(())
+}
+
+/// The offset of `topic[partition]` in `positions`, if known.
+fn position_of(
+    positions: &rdkafka::TopicPartitionList,
+    topic: &str,
+    partition: i32,
+) -> Option<i64> {
+    match positions.find_partition(topic, partition)?.offset() {
+        rdkafka::Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+impl super::processor::Worker {
+    /// Writes the snapshots due at this commit into the open transaction; `positions` are the
+    /// input offsets committed with it, the offsets the snapshots hold the state at.
+    pub(super) fn write_snapshots(
+        &mut self,
+        positions: &rdkafka::TopicPartitionList,
+        forced: &Forced,
+    ) -> Result<(), super::processor::RunError> {
+        let topo = &self.topo;
+        let sink = &self.sink;
+        let syms = &mut self.syms;
+        for (&p, t) in self.orders.iter_mut() {
+            let Some(o) = position_of(positions, &topo.order_events, p) else {
+                continue;
+            };
+            if forced.contains(&topo.order_events, p) || t.snap.due() {
+                let bytes = encode_order(t, syms)?;
+                let entries = t.stage.package_count() as u64;
+                write_one(
+                    sink,
+                    &topo.order_changelog,
+                    p,
+                    o,
+                    &bytes,
+                    &mut t.snap,
+                    entries,
+                )?;
+            }
+        }
+        for (&p, t) in self.tracking.iter_mut() {
+            let Some(o) = position_of(positions, &topo.tracking_events, p) else {
+                continue;
+            };
+            if forced.contains(&topo.tracking_events, p) || t.snap.due() {
+                let bytes = encode_tracking(t, syms)?;
+                let entries = t.stage.len() as u64;
+                write_one(
+                    sink,
+                    &topo.tracking_changelog,
+                    p,
+                    o,
+                    &bytes,
+                    &mut t.snap,
+                    entries,
+                )?;
+            }
+        }
+        for (&p, t) in self.sellers.iter_mut() {
+            let Some(o) = position_of(positions, &topo.seller_events, p) else {
+                continue;
+            };
+            if forced.contains(&topo.seller_events, p) || t.snap.due() {
+                let bytes = encode_seller(t, syms)?;
+                let entries = t.stage.row_count() as u64;
+                write_one(
+                    sink,
+                    &topo.seller_changelog,
+                    p,
+                    o,
+                    &bytes,
+                    &mut t.snap,
+                    entries,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Input offsets, by `(internal topic, partition)`, that loaded snapshots hold the state at.
+pub type Starts = HashMap<(String, i32), i64>;
+
+/// A restore that reads nothing for this long fails.
+const LOAD_STALL: Duration = Duration::from_secs(60);
+
+impl super::processor::Worker {
+    /// Loads the latest snapshot of every task in `ends` (`(input topic, partition, committed
+    /// offset)`) that has one, replacing the fresh task; returns the input offset each loaded
+    /// task's state is at, from where its input is to be re-read, and the number of changelog
+    /// records read.
+    pub(super) fn load_snapshots(
+        &mut self,
+        ends: &[(String, i32, i64)],
+    ) -> Result<(Starts, u64), super::processor::RunError> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        use rdkafka::{Message, Offset, TopicPartitionList};
+        let reader: BaseConsumer = super::client::client_config(&self.config.kafka)
+            .set(
+                "group.id",
+                format!("{}-restore", self.config.kafka.application_id),
+            )
+            .set("isolation.level", "read_committed")
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "10")
+            .create()?;
+        // changelog partition -> (input topic, its end offset)
+        let mut left: HashMap<(String, i32), i64> = HashMap::new();
+        let mut inputs: HashMap<(String, i32), String> = HashMap::new();
+        let mut tpl = TopicPartitionList::new();
+        for (topic, p, _) in ends {
+            let Some(changelog) = self
+                .topo
+                .kind(topic)
+                .and_then(|k| self.topo.changelog_of(k))
+            else {
+                continue;
+            };
+            let (low, high) = reader.fetch_watermarks(changelog, *p, Duration::from_secs(30))?;
+            if high > low {
+                tpl.add_partition_offset(changelog, *p, Offset::Beginning)?;
+                left.insert((changelog.to_string(), *p), high);
+                inputs.insert((changelog.to_string(), *p), topic.clone());
+            }
+        }
+        let mut collected: HashMap<(String, i32), Collected> = HashMap::new();
+        if tpl.count() > 0 {
+            reader.assign(&tpl)?;
+        }
+        let (mut last_progress, mut read) = (Instant::now(), 0u64);
+        while !left.is_empty() {
+            match reader.poll(Duration::from_millis(20)) {
+                Some(Ok(m)) => {
+                    read += 1;
+                    let key = (m.topic().to_string(), m.partition());
+                    collected
+                        .entry(key.clone())
+                        .or_default()
+                        .apply(m.key().unwrap_or_default(), m.payload());
+                    last_progress = Instant::now();
+                    if left.get(&key).is_some_and(|end| m.offset() + 1 >= *end) {
+                        left.remove(&key);
+                    }
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => {
+                    for e in reader.position()?.elements() {
+                        let key = (e.topic().to_string(), e.partition());
+                        let done = matches!(
+                            (e.offset(), left.get(&key)),
+                            (Offset::Offset(pos), Some(end)) if pos >= *end
+                        );
+                        if done {
+                            left.remove(&key);
+                        }
+                    }
+                    if !left.is_empty() && last_progress.elapsed() > LOAD_STALL {
+                        return Err(super::processor::RunError::Restore(format!(
+                            "changelogs: no progress for {} s",
+                            LOAD_STALL.as_secs()
+                        )));
+                    }
+                }
+            }
+        }
+        let mut starts = HashMap::new();
+        for ((changelog, p), c) in collected {
+            let Some((manifest, bytes)) = c.snapshot() else {
+                continue;
+            };
+            let input = inputs[&(changelog.clone(), p)].clone();
+            let end = ends
+                .iter()
+                .find(|(t, q, _)| *t == input && *q == p)
+                .map_or(0, |e| e.2);
+            if manifest.offset > end {
+                tracing::warn!(%changelog, p, "snapshot ahead of the committed offset: ignored");
+                continue;
+            }
+            match self.install_snapshot(&input, p, &bytes, manifest.chunks) {
+                Ok(()) => {
+                    starts.insert((input, p), manifest.offset);
+                }
+                Err(e) => {
+                    tracing::warn!(%changelog, p, error = %e, "unreadable snapshot: re-reading the whole input");
+                }
+            }
+        }
+        Ok((starts, read))
+    }
+}
+
+impl super::processor::Worker {
+    /// Replaces the task of `input[p]` with the one a snapshot holds.
+    fn install_snapshot(
+        &mut self,
+        input: &str,
+        p: i32,
+        bytes: &[u8],
+        chunks: u32,
+    ) -> Result<(), SnapshotError> {
+        use super::topology::TopicKind;
+        let kind = self.topo.kind(input);
+        match kind {
+            Some(TopicKind::OrderEvents) => {
+                let mut t = decode_order(bytes, p, &mut self.ctx())?;
+                t.stage.set_emit_records(!self.sink.muted);
+                t.snap.chunks = chunks;
+                self.orders.insert(p, t);
+            }
+            Some(TopicKind::TrackingEvents) => {
+                let mut t = decode_tracking(bytes, p, &mut self.ctx())?;
+                t.snap.chunks = chunks;
+                self.tracking.insert(p, t);
+            }
+            Some(TopicKind::SellerEvents) => {
+                let mut t = decode_seller(bytes, p, &mut self.ctx())?;
+                t.snap.chunks = chunks;
+                self.sellers.insert(p, t);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
