@@ -29,7 +29,7 @@ pub const CHUNK_BYTES: usize = 512 * 1024;
 /// Fewest records read between two periodic snapshots of a task.
 pub const MIN_RECORDS: u64 = 20_000;
 /// Shortest time between two periodic snapshots of a task.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
 /// Key of the record naming the latest snapshot.
 pub const MANIFEST_KEY: &str = "manifest";
 
