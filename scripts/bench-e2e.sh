@@ -31,6 +31,23 @@ start=$(date -u -d '60 days ago' +%Y-%m-%dT00:00:00Z)
 head -n 1 "$dir/generate.txt"
 events=$(grep -o 'produced [0-9]* confirmations' "$dir/generate.txt" | grep -o '[0-9]*' || true)
 
+# p50 and p99 (bucket bounds) of vtrack_verdict_arrival_latency_seconds in a /metrics scrape.
+quantiles() {
+  python3 - "$1" <<'PY'
+import re, sys
+buckets = []
+for line in open(sys.argv[1]):
+    m = re.match(r'vtrack_verdict_arrival_latency_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+    if m:
+        buckets.append((float(m.group(1)), float(m.group(2))))
+buckets.sort()
+total = buckets[-1][1] if buckets else 0
+def q(p):
+    return next((le for le, n in buckets if n >= p * total), float("nan"))
+print(f"{int(total)} verdicts; arrival to verdict p50 <= {q(0.5)} s, p99 <= {q(0.99)} s" if total else "no verdicts measured")
+PY
+}
+
 lag() {
   scripts/kafka.sh consumer-groups --describe --group "$app" 2>/dev/null |
     awk 'NR>1 && $6 ~ /^[0-9]+$/ {s += $6} END {print (s == "" ? -1 : s)}'
@@ -53,24 +70,8 @@ t1=$(date +%s.%N)
 # Latency from each input record's arrival to the verdict it caused, from /metrics.
 addr=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/run1.log" | grep -o 'addr=[0-9.:]*' | head -n 1 | cut -d= -f2)
 curl -s "http://$addr/metrics" > "$dir/metrics.txt" || true
-latency=$(python3 - "$dir/metrics.txt" <<'PY'
-import re, sys
-buckets = []
-for line in open(sys.argv[1]):
-    m = re.match(r'vtrack_verdict_arrival_latency_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
-    if m:
-        buckets.append((float(m.group(1)), float(m.group(2))))
-buckets.sort()
-total = buckets[-1][1] if buckets else 0
-def q(p):
-    for le, n in buckets:
-        if n >= p * total:
-            return le
-    return float("nan")
-print(f"{int(total)} verdicts; p50 <= {q(0.5)} s, p99 <= {q(0.99)} s" if total else "no verdicts measured")
-PY
-)
-echo "arrival to verdict: $latency (histogram bucket bounds; commit interval 100 ms)"
+latency=$(quantiles "$dir/metrics.txt")
+echo "backlog run (every input queued before the start): $latency (bucket bounds)"
 # CPU seconds (user + system) vtrack used until then: a figure less sensitive to other load.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat" 2>/dev/null || echo "?")
 kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
@@ -103,22 +104,4 @@ sleep 3 # the last records' verdicts: a few commit intervals
 addr=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/run3.log" | grep -o 'addr=[0-9.:]*' | head -n 1 | cut -d= -f2)
 curl -s "http://$addr/metrics" > "$dir/steady-metrics.txt" || true
 kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
-python3 - "$dir/steady-metrics.txt" "$rate" <<'PY'
-import re, sys
-buckets = []
-for line in open(sys.argv[1]):
-    m = re.match(r'vtrack_verdict_arrival_latency_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
-    if m:
-        buckets.append((float(m.group(1)), float(m.group(2))))
-buckets.sort()
-total = buckets[-1][1] if buckets else 0
-def q(p):
-    for le, n in buckets:
-        if n >= p * total:
-            return le
-    return float("nan")
-if total:
-    print(f"steady load of {sys.argv[2]} events/s: {int(total)} verdicts; arrival to verdict p50 <= {q(0.5)} s, p99 <= {q(0.99)} s")
-else:
-    print("steady load: no verdicts measured")
-PY
+echo "steady load of $rate events/s: $(quantiles "$dir/steady-metrics.txt")"

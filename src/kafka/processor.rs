@@ -444,6 +444,12 @@ impl Worker {
         self.announce_membership()?;
         info!(
             records = restored,
+            packages = self
+                .orders
+                .values()
+                .map(|t| t.stage.package_count())
+                .sum::<usize>(),
+            tracking_ids = self.tracking.values().map(|t| t.stage.len()).sum::<usize>(),
             seconds = started.elapsed().as_secs_f64(),
             "state restored"
         );
@@ -476,16 +482,7 @@ impl Worker {
         if left.is_empty() {
             return Ok(changelog_records);
         }
-        let reader: BaseConsumer = super::client::client_config(&self.config.kafka)
-            .set(
-                "group.id",
-                format!("{}-restore", self.config.kafka.application_id),
-            )
-            .set("isolation.level", "read_committed")
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", "10")
-            .create()?;
+        let reader = self.restore_reader()?;
         let mut tpl = TopicPartitionList::new();
         for (topic, partition) in left.keys() {
             let from = match starts.get(&(topic.clone(), *partition)) {
@@ -557,6 +554,21 @@ impl Worker {
         for t in self.orders.values_mut() {
             t.stage.set_emit_records(!restoring);
         }
+    }
+
+    /// A consumer outside the group that reads committed records of assigned partitions,
+    /// for restores.
+    pub(super) fn restore_reader(&self) -> Result<BaseConsumer, KafkaError> {
+        super::client::client_config(&self.config.kafka)
+            .set(
+                "group.id",
+                format!("{}-restore", self.config.kafka.application_id),
+            )
+            .set("isolation.level", "read_committed")
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "10")
+            .create()
     }
 
     /// A seller task whose input is re-read computes its rows (unwritten, as they were

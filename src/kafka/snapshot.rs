@@ -435,17 +435,9 @@ impl super::processor::Worker {
         &mut self,
         ends: &[(String, i32, i64)],
     ) -> Result<(Starts, u64), super::processor::RunError> {
-        use rdkafka::consumer::{BaseConsumer, Consumer};
+        use rdkafka::consumer::Consumer;
         use rdkafka::{Message, Offset, TopicPartitionList};
-        let reader: BaseConsumer = super::client::client_config(&self.config.kafka)
-            .set(
-                "group.id",
-                format!("{}-restore", self.config.kafka.application_id),
-            )
-            .set("isolation.level", "read_committed")
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "10")
-            .create()?;
+        let reader = self.restore_reader()?;
         // changelog partition -> (input topic, its end offset)
         let mut left: HashMap<(String, i32), i64> = HashMap::new();
         let mut inputs: HashMap<(String, i32), String> = HashMap::new();
