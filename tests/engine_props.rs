@@ -321,6 +321,34 @@ fn stream(events: &[Event], advance_after: &[bool], as_of: Millis) -> (Engine, V
     (e, records)
 }
 
+/// [`stream`], reloading the engine's state after the events `reload_after` flags.
+fn stream_reloading(
+    events: &[Event],
+    advance_after: &[bool],
+    reload_after: &[bool],
+    as_of: Millis,
+) -> (Engine, Vec<VerdictRecord>) {
+    let cap = last_open_time(events).min(as_of);
+    let mut e = engine(true);
+    let mut records = Vec::new();
+    let mut max_seen = Millis::MIN;
+    for (i, ev) in events.iter().enumerate() {
+        max_seen = max_seen.max(ev.event_time());
+        feed1(&mut e, ev.clone());
+        if advance_after.get(i).copied().unwrap_or(false) {
+            e.advance_to((max_seen - LATENESS).min(cap));
+        }
+        let out = e.take_outputs();
+        records.extend(out.verdicts);
+        if reload_after.get(i).copied().unwrap_or(false) {
+            e.reload_state().expect("state reloads");
+        }
+    }
+    e.advance_to(as_of);
+    records.extend(e.take_outputs().verdicts);
+    (e, records)
+}
+
 /// With the watermark kept before every window's close, no confirmation can be late.
 fn assert_no_late_confirmation(late: &[vtrack::engine::LateEvent]) {
     for l in late {
@@ -435,6 +463,23 @@ proptest! {
                 prop_assert_eq!(l, Some(v), "the last record written is the latest verdict");
             }
         }
+    }
+
+    /// (f) A snapshot and restore of the state between events (what a Kafka task does when
+    /// its partition moves) changes nothing: the same records per package, the same outcome.
+    #[test]
+    fn reloading_the_state_changes_nothing(
+        (ops, as_of_h) in workload(),
+        advance_after in prop::collection::vec(any::<bool>(), 0..40),
+        reload_after in prop::collection::vec(any::<bool>(), 0..40),
+    ) {
+        let events = to_events(&ops);
+        let as_of = at(as_of_h);
+        let (plain, plain_records) = stream(&events, &advance_after, as_of);
+        let (reloaded, reloaded_records) =
+            stream_reloading(&events, &advance_after, &reload_after, as_of);
+        prop_assert_eq!(outcome(&plain), outcome(&reloaded));
+        prop_assert_eq!(by_package(&plain_records), by_package(&reloaded_records));
     }
 
     /// (d) Records never repeat the same content for a package consecutively, and their

@@ -118,8 +118,37 @@ impl ScanFacts {
 pub struct PackedFacts {
     first_scan: OptMillis,
     first_delivery: OptMillis,
+    #[serde(with = "nested_option")]
     other_carrier: Option<Option<CarrierId>>,
     overloaded: bool,
+}
+
+/// `Option<Option<CarrierId>>` as one integer (0: none, 1: some unknown carrier, 2 + id),
+/// so that every format keeps "some, unknown" apart from "none" (JSON would not).
+mod nested_option {
+    use crate::carriers::CarrierId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        v: &Option<Option<CarrierId>>,
+        ser: S,
+    ) -> Result<S::Ok, S::Error> {
+        ser.serialize_u16(match v {
+            None => 0,
+            Some(None) => 1,
+            Some(Some(id)) => 2 + u16::from(*id),
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        de: D,
+    ) -> Result<Option<Option<CarrierId>>, D::Error> {
+        Ok(match u16::deserialize(de)? {
+            0 => None,
+            1 => Some(None),
+            n => Some(CarrierId::try_from(n - 2).ok()),
+        })
+    }
 }
 
 impl PackedFacts {

@@ -360,6 +360,30 @@ impl Engine {
         self.now
     }
 
+    /// Writes every stage's state out and reads it back into a fresh interner, as a Kafka
+    /// task's snapshot and restore do (symbols travel as strings and get new numbers). Nothing
+    /// the engine writes afterwards may change; the property tests hold it to that.
+    pub fn reload_state(&mut self) -> Result<(), serde_json::Error> {
+        let order =
+            intern::with_symbols(&mut self.syms, || serde_json::to_vec(&self.order.state()))?;
+        let tracking = intern::with_symbols(&mut self.syms, || {
+            serde_json::to_vec(&self.tracking.state())
+        })?;
+        let seller = serde_json::to_vec(&self.seller.state(&self.syms))?;
+        let mut fresh = Interner::default();
+        let order: order::OrderState =
+            intern::with_symbols(&mut fresh, || serde_json::from_slice(&order))?;
+        let tracking: tracking::TrackingState =
+            intern::with_symbols(&mut fresh, || serde_json::from_slice(&tracking))?;
+        let seller: seller::SellerState = serde_json::from_slice(&seller)?;
+        let emit = self.order.emits_records();
+        self.order = OrderStage::from_state(order, self.cfg.clone(), self.carriers.clone(), emit);
+        self.tracking = TrackingStage::from_state(tracking, self.cfg.clone());
+        self.seller = SellerStage::from_state(seller, self.cfg.clone(), &mut fresh);
+        self.syms = fresh;
+        Ok(())
+    }
+
     /// Sizes of the state.
     pub fn state_stats(&self) -> StateStats {
         StateStats {

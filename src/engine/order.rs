@@ -190,6 +190,11 @@ impl OrderStage {
         self.emit_records = emit;
     }
 
+    /// Whether verdict records are materialised.
+    pub fn emits_records(&self) -> bool {
+        self.emit_records
+    }
+
     /// An empty stage. With `emit_records`, every verdict change is materialised as a record.
     pub fn new(cfg: EngineConfig, carriers: Arc<CarrierRegistry>, emit_records: bool) -> Self {
         OrderStage {
