@@ -372,5 +372,20 @@ fn health_follows_start_up_restore_and_shutdown() {
             get(&addr, "/healthz").is_none(),
             "{round}: still serving after exit"
         );
+        // The snapshots written at the stop hold the state: the input records before them
+        // are purged from the internal topics.
+        let order_events = format!("{}-order-events", f.cfg.application_id);
+        let probe: rdkafka::consumer::BaseConsumer = client_config().create().expect("probe");
+        let purged = (0..3).all(|p| {
+            use rdkafka::consumer::Consumer;
+            let (low, high) = probe
+                .fetch_watermarks(&order_events, p, Duration::from_secs(10))
+                .expect("watermarks");
+            high == 0 || low > 0
+        });
+        assert!(
+            purged,
+            "{round}: {order_events} was not purged up to the snapshots"
+        );
     }
 }

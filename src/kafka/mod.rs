@@ -8,6 +8,7 @@ pub mod directory;
 pub mod meters;
 pub mod processor;
 pub mod produce;
+pub mod purge;
 pub mod queries;
 pub mod recovery;
 pub mod sink;

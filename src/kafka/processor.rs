@@ -94,6 +94,10 @@ pub struct Worker {
     health: Arc<Health>,
     /// Tasks whose snapshot the next commit writes whether due or not.
     forced_snapshots: Forced,
+    /// Input records before these `(topic, partition, offset)`s are purged once the open
+    /// transaction (holding the snapshots at those offsets) commits.
+    pub(super) to_purge: Vec<(String, i32, i64)>,
+    purger: Option<super::purge::Purger>,
     /// This instance's id and query URL, for the instance directory.
     instance_id: String,
     url: String,
@@ -386,6 +390,9 @@ impl Worker {
         self.stats.offsets_millis += started.elapsed().as_millis() as u64;
         producer.commit_transaction(TXN_TIMEOUT)?;
         producer.begin_transaction()?;
+        if let Some(purger) = &self.purger {
+            purger.request(std::mem::take(&mut self.to_purge));
+        }
         self.stats.commits += 1;
         self.stats.commit_millis += started.elapsed().as_millis() as u64;
         self.meters.commits.increment(1);
@@ -399,6 +406,7 @@ impl Worker {
     /// Aborts the open transaction and opens the next one.
     pub(super) fn abort(&mut self) -> Result<(), RunError> {
         self.meters.aborts.increment(1);
+        self.to_purge.clear();
         // Abort needs the delivery reports of the records still queued served first; the
         // records themselves are discarded with the transaction. A failed send's error is
         // reported again by the abort, so the flush's own result does not matter.
@@ -919,6 +927,8 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         stats: Stats::default(),
         health: health.clone(),
         forced_snapshots: Forced::default(),
+        to_purge: Vec::new(),
+        purger: Some(super::purge::Purger::start(k)?),
         instance_id: instance.clone(),
         url: String::new(),
         config: config.clone(),
@@ -1027,6 +1037,9 @@ fn poll_loop(
     w.announce_membership_or_leave(true)?;
     w.forced_snapshots.all = true;
     w.commit(consumer)?;
+    if let Some(purger) = w.purger.take() {
+        purger.finish();
+    }
     info!(stats = ?w.stats, "stopped");
     drop(w);
     consumer.unsubscribe();

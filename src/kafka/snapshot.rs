@@ -360,62 +360,81 @@ impl super::processor::Worker {
         forced: &Forced,
     ) -> Result<(), super::processor::RunError> {
         let topo = &self.topo;
-        let sink = &self.sink;
+        let mut out = Out {
+            sink: &self.sink,
+            positions,
+            forced,
+            purge: &mut self.to_purge,
+        };
         let syms = &mut self.syms;
         for (&p, t) in self.orders.iter_mut() {
-            let Some(o) = position_of(positions, &topo.order_events, p) else {
-                continue;
-            };
-            if forced.contains(&topo.order_events, p) || t.snap.due() {
-                let bytes = encode_order(t, syms)?;
-                let entries = t.stage.package_count() as u64;
-                write_one(
-                    sink,
-                    &topo.order_changelog,
-                    p,
-                    o,
-                    &bytes,
-                    &mut t.snap,
-                    entries,
-                )?;
-            }
+            let mut clock = std::mem::take(&mut t.snap);
+            let result = out.snapshot(
+                &topo.order_events,
+                &topo.order_changelog,
+                p,
+                &mut clock,
+                || Ok((encode_order(t, syms)?, t.stage.package_count() as u64)),
+            );
+            t.snap = clock;
+            result?;
         }
         for (&p, t) in self.tracking.iter_mut() {
-            let Some(o) = position_of(positions, &topo.tracking_events, p) else {
-                continue;
-            };
-            if forced.contains(&topo.tracking_events, p) || t.snap.due() {
-                let bytes = encode_tracking(t, syms)?;
-                let entries = t.stage.len() as u64;
-                write_one(
-                    sink,
-                    &topo.tracking_changelog,
-                    p,
-                    o,
-                    &bytes,
-                    &mut t.snap,
-                    entries,
-                )?;
-            }
+            let mut clock = std::mem::take(&mut t.snap);
+            let result = out.snapshot(
+                &topo.tracking_events,
+                &topo.tracking_changelog,
+                p,
+                &mut clock,
+                || Ok((encode_tracking(t, syms)?, t.stage.len() as u64)),
+            );
+            t.snap = clock;
+            result?;
         }
         for (&p, t) in self.sellers.iter_mut() {
-            let Some(o) = position_of(positions, &topo.seller_events, p) else {
-                continue;
-            };
-            if forced.contains(&topo.seller_events, p) || t.snap.due() {
-                let bytes = encode_seller(t, syms)?;
-                let entries = t.stage.row_count() as u64;
-                write_one(
-                    sink,
-                    &topo.seller_changelog,
-                    p,
-                    o,
-                    &bytes,
-                    &mut t.snap,
-                    entries,
-                )?;
-            }
+            let mut clock = std::mem::take(&mut t.snap);
+            let result = out.snapshot(
+                &topo.seller_events,
+                &topo.seller_changelog,
+                p,
+                &mut clock,
+                || Ok((encode_seller(t, syms)?, t.stage.row_count() as u64)),
+            );
+            t.snap = clock;
+            result?;
         }
+        Ok(())
+    }
+}
+
+/// Where the snapshots of one commit go.
+struct Out<'a> {
+    sink: &'a super::sink::Sink,
+    positions: &'a rdkafka::TopicPartitionList,
+    forced: &'a Forced,
+    purge: &'a mut Vec<(String, i32, i64)>,
+}
+
+impl Out<'_> {
+    /// Writes the snapshot of the task reading `input[p]` when it is due (or forced) and its
+    /// input position is known, and marks its input before that position for purging.
+    fn snapshot(
+        &mut self,
+        input: &str,
+        changelog: &str,
+        p: i32,
+        clock: &mut SnapshotClock,
+        encode: impl FnOnce() -> Result<(Vec<u8>, u64), SnapshotError>,
+    ) -> Result<(), super::processor::RunError> {
+        let Some(offset) = position_of(self.positions, input, p) else {
+            return Ok(());
+        };
+        if !(self.forced.contains(input, p) || clock.due()) {
+            return Ok(());
+        }
+        let (bytes, entries) = encode()?;
+        write_one(self.sink, changelog, p, offset, &bytes, clock, entries)?;
+        self.purge.push((input.to_string(), p, offset));
         Ok(())
     }
 }
@@ -516,6 +535,15 @@ impl super::processor::Worker {
                     starts.insert((input, p), manifest.offset);
                 }
                 Err(e) => {
+                    // Records before a committed snapshot are purged: without the snapshot,
+                    // the state cannot be rebuilt from what is left.
+                    let (low, _) = reader.fetch_watermarks(&input, p, Duration::from_secs(30))?;
+                    if low > 0 {
+                        return Err(super::processor::RunError::Restore(format!(
+                            "the snapshot in {changelog}[{p}] is unreadable ({e}) and {input}[{p}] \
+                             was purged up to offset {low}: run the vtrack version that wrote it"
+                        )));
+                    }
                     tracing::warn!(%changelog, p, error = %e, "unreadable snapshot: re-reading the whole input");
                 }
             }

@@ -849,7 +849,7 @@ impl Admin {
 
 /// Runs a future to completion on this thread (the admin client completes its futures
 /// from its own polling thread).
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {
