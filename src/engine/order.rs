@@ -320,7 +320,7 @@ impl OrderStage {
                 (i, old, old_slot)
             }
             None => {
-                order.packages.push(new_package(package, current));
+                push_exact(&mut order.packages, new_package(package, current));
                 (order.packages.len() - 1, None, None)
             }
         };
@@ -516,6 +516,15 @@ impl OrderStage {
             })
             .sum();
         self.orders.allocated_bytes() + index + heap + self.timers.heap_bytes()
+    }
+}
+
+/// Adds a package to an order. Orders of several packages hold them on the heap, sized
+/// exactly (a few per cent of orders; growing by doubling would leave a slot unused in many).
+fn push_exact(packages: &mut SmallVec<[Package; 1]>, p: Package) {
+    packages.push(p);
+    if packages.spilled() {
+        packages.shrink_to_fit();
     }
 }
 
