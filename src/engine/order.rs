@@ -8,7 +8,7 @@ use super::messages::{
     TrackingInput, Unsubscribe,
 };
 use super::slab::Slab;
-use super::text::{EventId, OptMillis, ShortStr};
+use super::text::{EventId, OptMillis, PackedStr, ShortStr};
 use super::timers::Timers;
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
 use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet, FormatMatch};
@@ -34,7 +34,7 @@ struct Current {
     /// Only for the tie-break between confirmations of the same time.
     event_id: EventId,
     /// The tracking ID as entered.
-    tracking: ShortStr,
+    tracking: PackedStr,
     carrier_entered: Sym,
     marketplace: Sym,
     category: Sym,
@@ -568,7 +568,7 @@ fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner)
         promised_delivery_at: OptMillis::new(c.promised_delivery_at),
         detected,
         event_id: EventId::new(&c.event_id),
-        tracking: c.tracking_id.as_str().into(),
+        tracking: PackedStr::from(c.tracking_id.as_str()),
         carrier_entered: syms.intern(&c.carrier),
         marketplace: syms.intern(&c.marketplace),
         category: syms.intern(&c.category),
@@ -587,7 +587,8 @@ fn wanted(
     if cancelled || !matches!(cur.precheck, Precheck::Join { .. }) {
         return None;
     }
-    let TrackingId::Normalized(id) = normalize(&cur.tracking) else {
+    let entered = cur.tracking.decode();
+    let TrackingId::Normalized(id) = normalize(&entered) else {
         return None;
     };
     let carrier = cur.carrier?;
@@ -760,7 +761,8 @@ fn build_record(
     cfg: &EngineConfig,
 ) -> VerdictRecord {
     let c = &p.current;
-    let tracking = normalize(&c.tracking);
+    let entered = c.tracking.decode();
+    let tracking = normalize(&entered);
     let tracking_normalized = match &tracking {
         TrackingId::Normalized(id) => Some(id.to_string()),
         _ => None,
@@ -774,7 +776,7 @@ fn build_record(
         category: syms.resolve(c.category).to_string(),
         carrier_entered: syms.resolve(c.carrier_entered).to_string(),
         carrier: c.carrier.map(|id| carriers.code(id).to_string()),
-        tracking_id: c.tracking.to_string(),
+        tracking_id: entered.to_string(),
         tracking_normalized,
         status: v.status,
         has_valid_tracking: v.status == Status::Valid,

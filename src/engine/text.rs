@@ -106,6 +106,197 @@ impl std::fmt::Debug for ShortStr {
     }
 }
 
+/// Most digits a [`PackedStr`] holds, 4 bits each (14 bytes).
+const MAX_DIGITS: usize = 28;
+
+/// Most characters a [`PackedStr`] holds at 6 bits each (120 bits).
+const MAX_SIX: usize = 20;
+
+/// A string in 16 bytes, for keys that state holds per package (order ids, tracking IDs).
+/// Up to 28 digits are held at 4 bits each, up to 20 characters of `0-9A-Za-z-` at 6 bits
+/// each, anything else on the heap. Each string has exactly one form, so equality and
+/// hashing work on the packed value; [`PackedStr::decode`] gives the text back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PackedStr(Packed);
+
+/// The forms of a [`PackedStr`].
+#[derive(Clone, PartialEq, Eq)]
+enum Packed {
+    /// 1 to 28 ASCII digits: how many, and the digits at 4 bits each, first digit lowest.
+    Digits(u8, [u8; 14]),
+    /// Up to 20 characters of `0-9A-Za-z-` as 6-bit codes 1 to 63, first character lowest;
+    /// unused codes are 0.
+    Six([u8; 15]),
+    /// Anything else.
+    Heap(Box<Box<str>>),
+}
+
+/// The 6-bit code of every byte (0 when it has none).
+const SIX_CODES: [u8; 256] = six_codes();
+
+const fn six_codes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = six_code(b as u8);
+        b += 1;
+    }
+    table
+}
+
+/// The 6-bit code of a character (0 when it has none).
+const fn six_code(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0' + 1,
+        b'A'..=b'Z' => b - b'A' + 11,
+        b'a'..=b'z' => b - b'a' + 37,
+        b'-' => 63,
+        _ => 0,
+    }
+}
+
+/// The character of a 6-bit code (1 to 63).
+fn six_char(code: u8) -> u8 {
+    match code {
+        1..=10 => b'0' + code - 1,
+        11..=36 => b'A' + code - 11,
+        37..=62 => b'a' + code - 37,
+        _ => b'-',
+    }
+}
+
+/// The low `N` bytes of a value, little-endian.
+fn low_bytes<const N: usize>(v: u128) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&v.to_le_bytes()[..N]);
+    out
+}
+
+/// The value of little-endian bytes.
+fn from_low_bytes(bytes: &[u8]) -> u128 {
+    let mut all = [0u8; 16];
+    all[..bytes.len()].copy_from_slice(bytes);
+    u128::from_le_bytes(all)
+}
+
+fn pack_digits(b: &[u8]) -> Option<Packed> {
+    if b.is_empty() || b.len() > MAX_DIGITS {
+        return None;
+    }
+    let mut nibbles = [0u8; 14];
+    for (i, &c) in b.iter().enumerate() {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        nibbles[i / 2] |= digit << (4 * (i % 2));
+    }
+    Some(Packed::Digits(b.len() as u8, nibbles))
+}
+
+fn pack_six(b: &[u8]) -> Option<Packed> {
+    if b.len() > MAX_SIX {
+        return None;
+    }
+    let mut v = 0u128;
+    for (i, &c) in b.iter().enumerate() {
+        let code = SIX_CODES[c as usize];
+        if code == 0 {
+            return None;
+        }
+        v |= u128::from(code) << (6 * i);
+    }
+    Some(Packed::Six(low_bytes(v)))
+}
+
+impl From<&str> for PackedStr {
+    fn from(s: &str) -> PackedStr {
+        let b = s.as_bytes();
+        let packed = pack_digits(b)
+            .or_else(|| pack_six(b))
+            .unwrap_or_else(|| Packed::Heap(Box::new(s.into())));
+        PackedStr(packed)
+    }
+}
+
+impl Default for PackedStr {
+    fn default() -> PackedStr {
+        PackedStr::from("")
+    }
+}
+
+/// The text of a [`PackedStr`]: on the stack when it was packed.
+pub enum Decoded<'a> {
+    /// Decoded characters (ASCII) and how many.
+    Stack(u8, [u8; MAX_DIGITS]),
+    /// The text as held.
+    Heap(&'a str),
+}
+
+impl std::ops::Deref for Decoded<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Decoded::Stack(len, buf) => {
+                std::str::from_utf8(&buf[..*len as usize]).expect("decoded characters are ASCII")
+            }
+            Decoded::Heap(s) => s,
+        }
+    }
+}
+
+impl PackedStr {
+    /// The string.
+    pub fn decode(&self) -> Decoded<'_> {
+        let mut buf = [0u8; MAX_DIGITS];
+        match &self.0 {
+            Packed::Digits(len, nibbles) => {
+                for (i, slot) in buf[..*len as usize].iter_mut().enumerate() {
+                    *slot = b'0' + ((nibbles[i / 2] >> (4 * (i % 2))) & 15);
+                }
+                Decoded::Stack(*len, buf)
+            }
+            Packed::Six(bytes) => {
+                let v = from_low_bytes(bytes);
+                let codes = (0..MAX_SIX).map(|i| ((v >> (6 * i)) & 63) as u8);
+                let mut len = 0;
+                for code in codes.take_while(|&c| c != 0) {
+                    buf[len] = six_char(code);
+                    len += 1;
+                }
+                Decoded::Stack(len as u8, buf)
+            }
+            Packed::Heap(s) => Decoded::Heap(s),
+        }
+    }
+
+    /// Heap bytes held, for state-size reporting.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.0 {
+            Packed::Heap(s) => s.len() + std::mem::size_of::<Box<str>>(),
+            _ => 0,
+        }
+    }
+}
+
+impl Hash for PackedStr {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match &self.0 {
+            Packed::Digits(len, nibbles) => {
+                h.write_u128(from_low_bytes(nibbles) | u128::from(*len) << 112 | 1 << 127)
+            }
+            Packed::Six(codes) => h.write_u128(from_low_bytes(codes)),
+            Packed::Heap(s) => s.hash(h),
+        }
+    }
+}
+
+impl std::fmt::Debug for PackedStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (*self.decode()).fmt(f)
+    }
+}
+
 /// An event id. Canonical lower-case UUIDs (`8-4-4-4-12` hex digits), the usual form, are
 /// held as their 16 bytes; anything else as text. Only compared (the tie-break between two
 /// confirmations of the same time), never written out.
@@ -222,6 +413,34 @@ mod tests {
             assert_eq!(c.heap_bytes() > 0, s.len() > INLINE);
         }
         assert_eq!(std::mem::size_of::<ShortStr>(), 24);
+    }
+
+    #[test]
+    fn packed_strings_round_trip_in_one_form() {
+        let samples = [
+            "",
+            "0",
+            "007",
+            "111-3745568-4227991",
+            "9305568904554224246197",
+            "9999999999999999999999999999",
+            "99999999999999999999999999999",
+            "1Z999AA10123456784",
+            "abcdefghijklmnopqrst",
+            "abcdefghijklmnopqrstu",
+            "1Z 999 AA1",
+            "运单号",
+        ];
+        for s in samples {
+            let p = PackedStr::from(s);
+            assert_eq!(&*p.decode(), s);
+            for t in samples {
+                assert_eq!(p == PackedStr::from(t), s == t, "{s} == {t}");
+            }
+        }
+        assert_eq!(std::mem::size_of::<PackedStr>(), 16);
+        assert_eq!(PackedStr::from("123").heap_bytes(), 0);
+        assert!(PackedStr::from("1Z 999").heap_bytes() > 0);
     }
 
     #[test]
