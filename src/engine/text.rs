@@ -173,40 +173,77 @@ fn low_bytes<const N: usize>(v: u128) -> [u8; N] {
 }
 
 /// The value of little-endian bytes.
-fn from_low_bytes(bytes: &[u8]) -> u128 {
+fn from_low_bytes<const N: usize>(bytes: &[u8; N]) -> u128 {
     let mut all = [0u8; 16];
-    all[..bytes.len()].copy_from_slice(bytes);
+    all[..N].copy_from_slice(bytes);
     u128::from_le_bytes(all)
+}
+
+/// Each byte of a word set to `b`.
+const fn bytes_of(b: u8) -> u64 {
+    u64::from_le_bytes([b; 8])
+}
+
+/// Eight ASCII digits (little-endian in a word) as eight 4-bit values, first one lowest;
+/// `None` when a byte is not a digit.
+fn digits_to_nibbles(x: u64) -> Option<u32> {
+    let high = bytes_of(0xf0);
+    // Every byte is 0x30..=0x3f, and adding 6 leaves it below 0x40: it is 0x30..=0x39.
+    if x & high != bytes_of(0x30) || x.wrapping_add(bytes_of(0x06)) & high != bytes_of(0x30) {
+        return None;
+    }
+    let d = x & bytes_of(0x0f);
+    let p = (d | d >> 4) & 0x00ff_00ff_00ff_00ff;
+    let p = (p | p >> 8) & 0x0000_ffff_0000_ffff;
+    Some(((p | p >> 16) & 0xffff_ffff) as u32)
+}
+
+/// The inverse of [`digits_to_nibbles`].
+fn nibbles_to_digits(n: u32) -> u64 {
+    let p = u64::from(n);
+    let p = (p | p << 16) & 0x0000_ffff_0000_ffff;
+    let p = (p | p << 8) & 0x00ff_00ff_00ff_00ff;
+    ((p | p << 4) & bytes_of(0x0f)) | bytes_of(0x30)
 }
 
 fn pack_digits(b: &[u8]) -> Option<Packed> {
     if b.is_empty() || b.len() > MAX_DIGITS {
         return None;
     }
-    let mut nibbles = [0u8; 14];
-    for (i, &c) in b.iter().enumerate() {
-        let digit = c.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        nibbles[i / 2] |= digit << (4 * (i % 2));
+    let mut nibbles = 0u128;
+    for (k, chunk) in b.chunks(8).enumerate() {
+        nibbles |= u128::from(digits_to_nibbles(word_of(chunk))?) << (32 * k);
     }
-    Some(Packed::Digits(b.len() as u8, nibbles))
+    Some(Packed::Digits(b.len() as u8, low_bytes(nibbles)))
+}
+
+/// Up to 8 bytes as a little-endian word, padded with `'0'`.
+fn word_of(chunk: &[u8]) -> u64 {
+    if let Ok(word) = <[u8; 8]>::try_from(chunk) {
+        return u64::from_le_bytes(word);
+    }
+    let mut word = bytes_of(b'0');
+    for (i, &c) in chunk.iter().enumerate() {
+        word = word & !(0xff << (8 * i)) | u64::from(c) << (8 * i);
+    }
+    word
 }
 
 fn pack_six(b: &[u8]) -> Option<Packed> {
     if b.len() > MAX_SIX {
         return None;
     }
-    let mut v = 0u128;
-    for (i, &c) in b.iter().enumerate() {
-        let code = SIX_CODES[c as usize];
-        if code == 0 {
-            return None;
+    // Ten codes per 64-bit half, first character lowest.
+    let (mut halves, mut ok) = ([0u64; 2], true);
+    for (half, ten) in halves.iter_mut().zip(b.chunks(MAX_SIX / 2)) {
+        for (i, &c) in ten.iter().enumerate() {
+            let code = SIX_CODES[c as usize];
+            ok &= code != 0;
+            *half |= u64::from(code) << (6 * i);
         }
-        v |= u128::from(code) << (6 * i);
     }
-    Some(Packed::Six(low_bytes(v)))
+    let v = u128::from(halves[0]) | u128::from(halves[1]) << 60;
+    ok.then(|| Packed::Six(low_bytes(v)))
 }
 
 impl From<&str> for PackedStr {
@@ -227,8 +264,8 @@ impl Default for PackedStr {
 
 /// The text of a [`PackedStr`]: on the stack when it was packed.
 pub enum Decoded<'a> {
-    /// Decoded characters (ASCII) and how many.
-    Stack(u8, [u8; MAX_DIGITS]),
+    /// How many characters, and the decoded characters (ASCII) first.
+    Stack(u8, [u8; 32]),
     /// The text as held.
     Heap(&'a str),
 }
@@ -248,17 +285,20 @@ impl std::ops::Deref for Decoded<'_> {
 impl PackedStr {
     /// The string.
     pub fn decode(&self) -> Decoded<'_> {
-        let mut buf = [0u8; MAX_DIGITS];
+        let mut buf = [0u8; 32];
         match &self.0 {
             Packed::Digits(len, nibbles) => {
-                for (i, slot) in buf[..*len as usize].iter_mut().enumerate() {
-                    *slot = b'0' + ((nibbles[i / 2] >> (4 * (i % 2))) & 15);
+                let nibbles = from_low_bytes(nibbles);
+                for (k, out) in buf.chunks_exact_mut(8).enumerate() {
+                    let four = (nibbles >> (32 * k)) as u32;
+                    out.copy_from_slice(&nibbles_to_digits(four).to_le_bytes());
                 }
                 Decoded::Stack(*len, buf)
             }
             Packed::Six(bytes) => {
                 let v = from_low_bytes(bytes);
-                let codes = (0..MAX_SIX).map(|i| ((v >> (6 * i)) & 63) as u8);
+                let halves = [v as u64, (v >> 60) as u64];
+                let codes = (0..MAX_SIX).map(|i| ((halves[i / 10] >> (6 * (i % 10))) & 63) as u8);
                 let mut len = 0;
                 for code in codes.take_while(|&c| c != 0) {
                     buf[len] = six_char(code);
@@ -436,6 +476,12 @@ mod tests {
             assert_eq!(&*p.decode(), s);
             for t in samples {
                 assert_eq!(p == PackedStr::from(t), s == t, "{s} == {t}");
+            }
+        }
+        for len in 0..=30 {
+            for s in ["9876543210".repeat(3), "a-Z0".repeat(8)] {
+                let s = &s[..len];
+                assert_eq!(&*PackedStr::from(s).decode(), s);
             }
         }
         assert_eq!(std::mem::size_of::<PackedStr>(), 16);
