@@ -2,7 +2,7 @@
 //! through queues; the Kafka driver carries them over internal topics.
 
 use super::intern::Sym;
-use super::text::ShortStr;
+use super::text::{Decoded, PackedStr};
 use crate::carriers::{CarrierId, CarrierSet};
 use crate::event::{Millis, ScanType};
 use crate::records::Status;
@@ -13,7 +13,7 @@ pub struct PackageRef {
     /// Interned seller id.
     pub seller: Sym,
     /// Order id.
-    pub order: ShortStr,
+    pub order: PackedStr,
     /// Interned package id.
     pub package: Sym,
 }
@@ -24,7 +24,7 @@ pub struct ScanIn {
     /// The reporting carrier, `None` when unknown.
     pub carrier: Option<CarrierId>,
     /// Normalised tracking ID.
-    pub tracking: ShortStr,
+    pub tracking: PackedStr,
     /// What happened.
     pub scan_type: ScanType,
     /// When.
@@ -39,7 +39,7 @@ pub struct Subscribe {
     /// Sequence number of this subscription for the package; answers echo it.
     pub seq: u32,
     /// Normalised tracking ID.
-    pub tracking: ShortStr,
+    pub tracking: PackedStr,
     /// Window start, `t - lookback`.
     pub from: Millis,
     /// Window end, `t + horizon`: the package's window closes then.
@@ -54,7 +54,7 @@ pub struct Unsubscribe {
     /// The package.
     pub package: PackageRef,
     /// The tracking ID it was subscribed to.
-    pub tracking: ShortStr,
+    pub tracking: PackedStr,
 }
 
 /// Everything that reaches the tracking stage.
@@ -70,11 +70,11 @@ pub enum TrackingInput {
 
 impl TrackingInput {
     /// The normalised tracking ID this message is keyed by.
-    pub fn tracking(&self) -> &str {
+    pub fn tracking(&self) -> Decoded<'_> {
         match self {
-            TrackingInput::Scan(s) => &s.tracking,
-            TrackingInput::Subscribe(s) => &s.tracking,
-            TrackingInput::Unsubscribe(u) => &u.tracking,
+            TrackingInput::Scan(s) => s.tracking.decode(),
+            TrackingInput::Subscribe(s) => s.tracking.decode(),
+            TrackingInput::Unsubscribe(u) => u.tracking.decode(),
         }
     }
 }

@@ -224,8 +224,8 @@ impl Engine {
 
     /// Processes one carrier scan.
     pub fn process_scan(&mut self, s: Scan) -> Result<(), EngineError> {
-        let tracking: text::ShortStr = match normalize(&s.tracking_id) {
-            TrackingId::Normalized(id) => id.as_ref().into(),
+        let tracking = match normalize(&s.tracking_id) {
+            TrackingId::Normalized(id) => text::PackedStr::from(id.as_ref()),
             TrackingId::Blank => return Err(EngineError::BadScanTrackingId("blank")),
             TrackingId::Malformed { .. } => {
                 return Err(EngineError::BadScanTrackingId(

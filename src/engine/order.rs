@@ -8,7 +8,7 @@ use super::messages::{
     TrackingInput, Unsubscribe,
 };
 use super::slab::Slab;
-use super::text::{EventId, OptMillis, PackedStr, ShortStr};
+use super::text::{EventId, OptMillis, PackedStr};
 use super::timers::Timers;
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
 use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet, FormatMatch};
@@ -56,7 +56,7 @@ impl Current {
 /// The tracking stage subscription a package needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Wanted {
-    tracking: ShortStr,
+    tracking: PackedStr,
     from: Millis,
     to: Millis,
     accepted: CarrierSet,
@@ -109,14 +109,14 @@ struct Order {
     cancelled: bool,
     /// The time of this order's pending timer, if one is scheduled.
     timer: OptMillis,
-    id: ShortStr,
+    id: PackedStr,
     packages: SmallVec<[Package; 1]>,
 }
 
 impl Order {
     /// Orders sort by seller symbol, then order id.
     fn key_cmp(&self, other: &Order) -> std::cmp::Ordering {
-        (self.seller, self.id.as_bytes()).cmp(&(other.seller, other.id.as_bytes()))
+        (self.seller, &self.id).cmp(&(other.seller, &other.id))
     }
 
     /// The name of one of its packages for the other stages.
@@ -130,10 +130,10 @@ impl Order {
 }
 
 /// The hash of an order key.
-fn order_hash(seller: Sym, order: &[u8]) -> u64 {
+fn order_hash(seller: Sym, order: &PackedStr) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     h.write_u32(seller);
-    h.write(order);
+    order.hash(&mut h);
     h.finish()
 }
 
@@ -201,18 +201,17 @@ impl OrderStage {
     }
 
     /// The position of an order, if held.
-    fn find(&self, seller: Sym, order: &str) -> Option<OrderIdx> {
-        let hash = order_hash(seller, order.as_bytes());
+    fn find(&self, seller: Sym, order: &PackedStr) -> Option<OrderIdx> {
         let orders = &self.orders;
         self.index
-            .find(hash, |&i| {
-                orders[i].seller == seller && orders[i].id.as_bytes() == order.as_bytes()
+            .find(order_hash(seller, order), |&i| {
+                orders[i].seller == seller && orders[i].id == *order
             })
             .copied()
     }
 
     /// The position of an order, adding it (empty, not cancelled) when new.
-    fn find_or_insert(&mut self, seller: Sym, order: &str) -> OrderIdx {
+    fn find_or_insert(&mut self, seller: Sym, order: &PackedStr) -> OrderIdx {
         if let Some(i) = self.find(seller, order) {
             return i;
         }
@@ -220,13 +219,13 @@ impl OrderStage {
             seller,
             cancelled: false,
             timer: OptMillis::NONE,
-            id: order.into(),
+            id: order.clone(),
             packages: SmallVec::new(),
         });
         let orders = &self.orders;
         self.index
-            .insert_unique(order_hash(seller, order.as_bytes()), i, |&j| {
-                order_hash(orders[j].seller, orders[j].id.as_bytes())
+            .insert_unique(order_hash(seller, order), i, |&j| {
+                order_hash(orders[j].seller, &orders[j].id)
             });
         i
     }
@@ -252,7 +251,7 @@ impl OrderStage {
         syms: &Interner,
         out: &mut OrderOutput,
     ) -> ConfirmOutcome {
-        let idx = self.find_or_insert(seller, &c.order_id);
+        let idx = self.find_or_insert(seller, &PackedStr::from(c.order_id.as_str()));
         let order = &mut self.orders[idx];
         if order.cancelled {
             return ConfirmOutcome::NoChange;
@@ -290,10 +289,11 @@ impl OrderStage {
         let package = syms.intern(&c.package_id);
         let closes_at = c.confirmed_at.saturating_add(self.cfg.horizon);
         let arrives_closed = self.now >= closes_at;
-        let idx = match self.find(seller, &c.order_id) {
+        let order_id = PackedStr::from(c.order_id.as_str());
+        let idx = match self.find(seller, &order_id) {
             Some(i) => i,
             None if arrives_closed => return ConfirmOutcome::Late,
-            None => self.find_or_insert(seller, &c.order_id),
+            None => self.find_or_insert(seller, &order_id),
         };
         let order = &self.orders[idx];
         let existing = order.packages.iter().position(|p| p.package == package);
@@ -476,7 +476,7 @@ impl OrderStage {
         package_id: &str,
     ) -> Option<VerdictRecord> {
         let (seller, package) = (syms.get(seller_id)?, syms.get(package_id)?);
-        let order = &self.orders[self.find(seller, order_id)?];
+        let order = &self.orders[self.find(seller, &PackedStr::from(order_id))?];
         let p = order.packages.iter().find(|p| p.package == package)?;
         let v = p.verdict.as_ref()?;
         Some(build_record(&self.carriers, syms, order, p, v, &self.cfg))
@@ -593,7 +593,7 @@ fn wanted(
     };
     let carrier = cur.carrier?;
     Some(Wanted {
-        tracking: id.as_ref().into(),
+        tracking: PackedStr::from(id.as_ref()),
         from: cur.confirmed_at.saturating_sub(cfg.lookback),
         to: cur.confirmed_at.saturating_add(cfg.horizon),
         accepted: carriers.accepted_reporters(carrier),

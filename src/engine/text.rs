@@ -1,110 +1,10 @@
 //! Compact storage for the strings and optional times engine state holds per package:
-//! short strings inline (no allocation), UUID event ids as 16 bytes, absent times as a
-//! sentinel instead of an `Option` tag.
+//! order ids and tracking IDs packed in 16 bytes (no allocation for the usual ones), UUID
+//! event ids as 16 bytes, absent times as a sentinel instead of an `Option` tag.
 
 use crate::event::Millis;
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
-
-/// Bytes a [`ShortStr`] holds without allocating.
-const INLINE: usize = 22;
-
-/// A string held inline when it has at most 22 bytes (order ids, tracking IDs), else on the
-/// heap. 24 bytes, the size of a `String` without its allocation.
-#[derive(Clone)]
-pub struct ShortStr(Repr);
-
-/// The two forms of a [`ShortStr`], private so that inline bytes are always valid UTF-8.
-#[derive(Clone)]
-enum Repr {
-    /// Up to [`INLINE`] bytes: length and bytes.
-    Inline(u8, [u8; INLINE]),
-    /// Longer strings.
-    Heap(Box<str>),
-}
-
-impl ShortStr {
-    /// The string's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Inline(len, buf) => &buf[..*len as usize],
-            Repr::Heap(s) => s.as_bytes(),
-        }
-    }
-
-    /// The string.
-    pub fn as_str(&self) -> &str {
-        match &self.0 {
-            // SAFETY: inline bytes are only ever written by `From<&str>` (the representation is private), which copies a whole
-            // `&str`, so they are valid UTF-8 (checking it again on every read cost 2% of the
-            // engine's instructions).
-            Repr::Inline(len, buf) => unsafe {
-                std::str::from_utf8_unchecked(&buf[..*len as usize])
-            },
-            Repr::Heap(s) => s,
-        }
-    }
-
-    /// Heap bytes held, for state-size reporting.
-    pub fn heap_bytes(&self) -> usize {
-        match &self.0 {
-            Repr::Inline(..) => 0,
-            Repr::Heap(s) => s.len(),
-        }
-    }
-}
-
-impl From<&str> for ShortStr {
-    fn from(s: &str) -> ShortStr {
-        if s.len() <= INLINE {
-            let mut buf = [0u8; INLINE];
-            buf[..s.len()].copy_from_slice(s.as_bytes());
-            ShortStr(Repr::Inline(s.len() as u8, buf))
-        } else {
-            ShortStr(Repr::Heap(s.into()))
-        }
-    }
-}
-
-impl PartialEq for ShortStr {
-    fn eq(&self, other: &ShortStr) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for ShortStr {}
-
-impl PartialOrd for ShortStr {
-    fn partial_cmp(&self, other: &ShortStr) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ShortStr {
-    fn cmp(&self, other: &ShortStr) -> std::cmp::Ordering {
-        self.as_bytes().cmp(other.as_bytes())
-    }
-}
-
-impl Hash for ShortStr {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write(self.as_bytes());
-        h.write_u8(0xff);
-    }
-}
-
-impl std::ops::Deref for ShortStr {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::fmt::Debug for ShortStr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.as_str().fmt(f)
-    }
-}
 
 /// Most digits a [`PackedStr`] holds, 4 bits each (14 bytes).
 const MAX_DIGITS: usize = 28;
@@ -222,11 +122,8 @@ fn word_of(chunk: &[u8]) -> u64 {
     if let Ok(word) = <[u8; 8]>::try_from(chunk) {
         return u64::from_le_bytes(word);
     }
-    let mut word = bytes_of(b'0');
-    for (i, &c) in chunk.iter().enumerate() {
-        word = word & !(0xff << (8 * i)) | u64::from(c) << (8 * i);
-    }
-    word
+    let low = chunk.iter().rev().fold(0, |w, &c| w << 8 | u64::from(c));
+    low | bytes_of(b'0') << (8 * chunk.len())
 }
 
 fn pack_six(b: &[u8]) -> Option<Packed> {
@@ -236,10 +133,10 @@ fn pack_six(b: &[u8]) -> Option<Packed> {
     // Ten codes per 64-bit half, first character lowest.
     let (mut halves, mut ok) = ([0u64; 2], true);
     for (half, ten) in halves.iter_mut().zip(b.chunks(MAX_SIX / 2)) {
-        for (i, &c) in ten.iter().enumerate() {
+        for &c in ten.iter().rev() {
             let code = SIX_CODES[c as usize];
             ok &= code != 0;
-            *half |= u64::from(code) << (6 * i);
+            *half = *half << 6 | u64::from(code);
         }
     }
     let v = u128::from(halves[0]) | u128::from(halves[1]) << 60;
@@ -263,7 +160,10 @@ impl Default for PackedStr {
 }
 
 /// The text of a [`PackedStr`]: on the stack when it was packed.
-pub enum Decoded<'a> {
+pub struct Decoded<'a>(Text<'a>);
+
+/// The forms of a [`Decoded`], private so that stack bytes are always ASCII.
+enum Text<'a> {
     /// How many characters, and the decoded characters (ASCII) first.
     Stack(u8, [u8; 32]),
     /// The text as held.
@@ -273,11 +173,14 @@ pub enum Decoded<'a> {
 impl std::ops::Deref for Decoded<'_> {
     type Target = str;
     fn deref(&self) -> &str {
-        match self {
-            Decoded::Stack(len, buf) => {
-                std::str::from_utf8(&buf[..*len as usize]).expect("decoded characters are ASCII")
-            }
-            Decoded::Heap(s) => s,
+        match &self.0 {
+            // SAFETY: `Stack` is only built by `PackedStr::decode`, which writes ASCII digits
+            // and the characters of `six_char` (all ASCII) into the first `len` bytes, so they
+            // are valid UTF-8 (checking again on every read showed in profiles).
+            Text::Stack(len, buf) => unsafe {
+                std::str::from_utf8_unchecked(&buf[..*len as usize])
+            },
+            Text::Heap(s) => s,
         }
     }
 }
@@ -293,7 +196,7 @@ impl PackedStr {
                     let four = (nibbles >> (32 * k)) as u32;
                     out.copy_from_slice(&nibbles_to_digits(four).to_le_bytes());
                 }
-                Decoded::Stack(*len, buf)
+                Decoded(Text::Stack(*len, buf))
             }
             Packed::Six(bytes) => {
                 let v = from_low_bytes(bytes);
@@ -304,9 +207,9 @@ impl PackedStr {
                     buf[len] = six_char(code);
                     len += 1;
                 }
-                Decoded::Stack(len as u8, buf)
+                Decoded(Text::Stack(len as u8, buf))
             }
-            Packed::Heap(s) => Decoded::Heap(s),
+            Packed::Heap(s) => Decoded(Text::Heap(s)),
         }
     }
 
@@ -316,6 +219,25 @@ impl PackedStr {
             Packed::Heap(s) => s.len() + std::mem::size_of::<Box<str>>(),
             _ => 0,
         }
+    }
+}
+
+impl PartialOrd for PackedStr {
+    fn partial_cmp(&self, other: &PackedStr) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Strings sort as their text does (byte-wise).
+impl Ord for PackedStr {
+    fn cmp(&self, other: &PackedStr) -> std::cmp::Ordering {
+        self.decode().as_bytes().cmp(other.decode().as_bytes())
+    }
+}
+
+impl std::fmt::Display for PackedStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.decode())
     }
 }
 
@@ -439,21 +361,6 @@ impl OptMillis {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn short_strings_round_trip() {
-        for s in [
-            "",
-            "111-3745568-4227991",
-            "9305568904554224246197",
-            "a much longer order id!",
-        ] {
-            let c = ShortStr::from(s);
-            assert_eq!(c.as_str(), s);
-            assert_eq!(c.heap_bytes() > 0, s.len() > INLINE);
-        }
-        assert_eq!(std::mem::size_of::<ShortStr>(), 24);
-    }
 
     #[test]
     fn packed_strings_round_trip_in_one_form() {

@@ -103,9 +103,11 @@ impl Ctx<'_> {
     fn route_order_output(&mut self, out: OrderOutput, by_event: bool) -> Result<(), KafkaError> {
         for msg in &out.to_tracking {
             let (record, key) = match msg {
-                TrackingInput::Subscribe(s) => (self.translator().subscribe_out(s), &s.tracking),
+                TrackingInput::Subscribe(s) => {
+                    (self.translator().subscribe_out(s), s.tracking.decode())
+                }
                 TrackingInput::Unsubscribe(u) => {
-                    (self.translator().unsubscribe_out(u), &u.tracking)
+                    (self.translator().unsubscribe_out(u), u.tracking.decode())
                 }
                 TrackingInput::Scan(_) => continue,
             };
@@ -303,7 +305,10 @@ impl TrackingTask {
         }
         for f in &out.facts {
             let record = ctx.translator().facts_out(f);
-            let key = order_key(ctx.syms.resolve(f.package.seller), &f.package.order);
+            let key = order_key(
+                ctx.syms.resolve(f.package.seller),
+                &f.package.order.decode(),
+            );
             ctx.sink.send_internal(
                 &ctx.topo.order_events,
                 None,
