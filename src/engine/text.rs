@@ -55,8 +55,21 @@ const fn six_code(b: u8) -> u8 {
     }
 }
 
+/// The character of every 6-bit code (code 0, no character, gives `-` too).
+const SIX_CHARS: [u8; 64] = six_chars();
+
+const fn six_chars() -> [u8; 64] {
+    let mut table = [0u8; 64];
+    let mut code = 0;
+    while code < 64 {
+        table[code] = six_char(code as u8);
+        code += 1;
+    }
+    table
+}
+
 /// The character of a 6-bit code (1 to 63).
-fn six_char(code: u8) -> u8 {
+const fn six_char(code: u8) -> u8 {
     match code {
         1..=10 => b'0' + code - 1,
         11..=36 => b'A' + code - 11,
@@ -200,12 +213,12 @@ impl PackedStr {
             }
             Packed::Six(bytes) => {
                 let v = from_low_bytes(bytes);
-                let halves = [v as u64, (v >> 60) as u64];
-                let codes = (0..MAX_SIX).map(|i| ((halves[i / 10] >> (6 * (i % 10))) & 63) as u8);
-                let mut len = 0;
-                for code in codes.take_while(|&c| c != 0) {
-                    buf[len] = six_char(code);
-                    len += 1;
+                // Codes are non-zero up to the last character: its code holds the top bit.
+                let len = (128 - v.leading_zeros() as usize).div_ceil(6);
+                for (half, out) in [v, v >> 60].into_iter().zip(buf.chunks_exact_mut(10)) {
+                    for (j, slot) in out.iter_mut().enumerate() {
+                        *slot = SIX_CHARS[((half >> (6 * j)) & 63) as usize];
+                    }
                 }
                 Decoded(Text::Stack(len as u8, buf))
             }
