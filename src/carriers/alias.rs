@@ -25,6 +25,7 @@ pub struct AliasTable {
 impl AliasTable {
     /// Adds an alias key; returns the carrier that already had it, if another one did.
     pub fn insert(&mut self, key: &str, id: CarrierId) -> Option<CarrierId> {
+        debug_assert_eq!(alias_key(key), key, "alias keys are inserted in key form");
         if let Some(&previous) = self.map.get(key.as_bytes()) {
             return (previous != id).then_some(previous);
         }
@@ -35,6 +36,10 @@ impl AliasTable {
 
     /// The carrier a name as entered resolves to, without allocating for usual names.
     pub fn resolve(&self, entered: &str) -> Option<CarrierId> {
+        // Carrier feeds send codes already in key form (`UPS`): a key is its own alias key.
+        if let Some(&id) = self.map.get(entered.as_bytes()) {
+            return Some(id);
+        }
         let mut buf = [0u8; STACK_KEY];
         let mut len = 0;
         for b in entered.bytes().filter(u8::is_ascii_alphanumeric) {

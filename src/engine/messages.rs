@@ -2,7 +2,7 @@
 //! through queues; the Kafka driver carries them over internal topics.
 
 use super::intern::Sym;
-use super::text::{OptMillis, ShortStr};
+use super::text::{Decoded, PackedStr};
 use crate::carriers::{CarrierId, CarrierSet};
 use crate::event::{Millis, ScanType};
 use crate::records::Status;
@@ -16,7 +16,7 @@ pub struct PackageRef {
     #[serde(with = "super::intern::sym_serde")]
     pub seller: Sym,
     /// Order id.
-    pub order: ShortStr,
+    pub order: PackedStr,
     /// Interned package id.
     #[serde(with = "super::intern::sym_serde")]
     pub package: Sym,
@@ -28,7 +28,7 @@ pub struct ScanIn {
     /// The reporting carrier, `None` when unknown.
     pub carrier: Option<CarrierId>,
     /// Normalised tracking ID.
-    pub tracking: ShortStr,
+    pub tracking: PackedStr,
     /// What happened.
     pub scan_type: ScanType,
     /// When.
@@ -43,7 +43,7 @@ pub struct Subscribe {
     /// Sequence number of this subscription for the package; answers echo it.
     pub seq: u32,
     /// Normalised tracking ID.
-    pub tracking: ShortStr,
+    pub tracking: PackedStr,
     /// Window start, `t - lookback`.
     pub from: Millis,
     /// Window end, `t + horizon`: the package's window closes then.
@@ -58,7 +58,7 @@ pub struct Unsubscribe {
     /// The package.
     pub package: PackageRef,
     /// The tracking ID it was subscribed to.
-    pub tracking: ShortStr,
+    pub tracking: PackedStr,
 }
 
 /// Everything that reaches the tracking stage.
@@ -74,11 +74,11 @@ pub enum TrackingInput {
 
 impl TrackingInput {
     /// The normalised tracking ID this message is keyed by.
-    pub fn tracking(&self) -> &str {
+    pub fn tracking(&self) -> Decoded<'_> {
         match self {
-            TrackingInput::Scan(s) => &s.tracking,
-            TrackingInput::Subscribe(s) => &s.tracking,
-            TrackingInput::Unsubscribe(u) => &u.tracking,
+            TrackingInput::Scan(s) => s.tracking.decode(),
+            TrackingInput::Subscribe(s) => s.tracking.decode(),
+            TrackingInput::Unsubscribe(u) => u.tracking.decode(),
         }
     }
 }
@@ -113,48 +113,60 @@ impl ScanFacts {
     }
 }
 
-/// [`ScanFacts`] as state holds them: absent times as a sentinel (24 bytes instead of 40).
+/// [`ScanFacts`] as state holds them, in 16 bytes: each time in the top 56 bits of a word
+/// (biased, 0 for none), the other carrier in the low byte of the first word and the
+/// overload flag in the low bit of the second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PackedFacts {
-    first_scan: OptMillis,
-    first_delivery: OptMillis,
-    #[serde(with = "nested_option")]
-    other_carrier: Option<Option<CarrierId>>,
-    overloaded: bool,
+    first_scan: u64,
+    first_delivery: u64,
 }
 
-/// `Option<Option<CarrierId>>` as one integer (0: none, 1: some unknown carrier, 2 + id),
-/// so that every format keeps "some, unknown" apart from "none" (JSON would not).
-mod nested_option {
-    use crate::carriers::CarrierId;
-    use serde::{Deserialize, Deserializer, Serializer};
+/// Bias added to a time before packing; decoded events (years 0001 to 9999) are far inside
+/// `-BIAS..BIAS - 1`.
+const FACT_BIAS: i64 = 1 << 54;
 
-    pub fn serialize<S: Serializer>(
-        v: &Option<Option<CarrierId>>,
-        ser: S,
-    ) -> Result<S::Ok, S::Error> {
-        ser.serialize_u16(match v {
-            None => 0,
-            Some(None) => 1,
-            Some(Some(id)) => 2 + u16::from(*id),
-        })
+/// A time (or none) in the top 56 bits of a word.
+fn pack_time(t: Option<Millis>) -> u64 {
+    t.map_or(0, |t| {
+        debug_assert!((-FACT_BIAS..FACT_BIAS - 1).contains(&t), "time {t}");
+        ((t.clamp(-FACT_BIAS, FACT_BIAS - 2) + FACT_BIAS + 1) as u64) << 8
+    })
+}
+
+fn unpack_time(word: u64) -> Option<Millis> {
+    let field = (word >> 8) as i64;
+    (field != 0).then(|| field - FACT_BIAS - 1)
+}
+
+/// `None`, `Some(None)` (unknown carrier) or `Some(Some(id))` as a byte: 0, 1 or `id + 2`.
+fn pack_other(c: Option<Option<CarrierId>>) -> u64 {
+    match c {
+        None => 0,
+        Some(None) => 1,
+        Some(Some(id)) => {
+            let code = u64::from(id) + 2;
+            assert!(
+                code <= 0xff,
+                "carrier ids are below 64 (a CarrierSet is 64 bits)"
+            );
+            code
+        }
     }
+}
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        de: D,
-    ) -> Result<Option<Option<CarrierId>>, D::Error> {
-        Ok(match u16::deserialize(de)? {
-            0 => None,
-            1 => Some(None),
-            n => Some(CarrierId::try_from(n - 2).ok()),
-        })
+fn unpack_other(word: u64) -> Option<Option<CarrierId>> {
+    match word & 0xff {
+        0 => None,
+        1 => Some(None),
+        code => Some(Some((code - 2) as CarrierId)),
     }
 }
 
 impl PackedFacts {
     /// The tracking ID has more packages than the fan-out bound.
     pub fn overloaded(self) -> bool {
-        self.overloaded
+        self.first_delivery & 1 == 1
     }
 }
 
@@ -167,10 +179,8 @@ impl Default for PackedFacts {
 impl From<ScanFacts> for PackedFacts {
     fn from(f: ScanFacts) -> PackedFacts {
         PackedFacts {
-            first_scan: OptMillis::new(f.first_scan),
-            first_delivery: OptMillis::new(f.first_delivery),
-            other_carrier: f.other_carrier,
-            overloaded: f.overloaded,
+            first_scan: pack_time(f.first_scan) | pack_other(f.other_carrier),
+            first_delivery: pack_time(f.first_delivery) | u64::from(f.overloaded),
         }
     }
 }
@@ -178,10 +188,10 @@ impl From<ScanFacts> for PackedFacts {
 impl From<PackedFacts> for ScanFacts {
     fn from(f: PackedFacts) -> ScanFacts {
         ScanFacts {
-            first_scan: f.first_scan.get(),
-            first_delivery: f.first_delivery.get(),
-            other_carrier: f.other_carrier,
-            overloaded: f.overloaded,
+            first_scan: unpack_time(f.first_scan),
+            first_delivery: unpack_time(f.first_delivery),
+            other_carrier: unpack_other(f.first_scan),
+            overloaded: f.overloaded(),
         }
     }
 }
@@ -247,5 +257,38 @@ impl LateReason {
             LateReason::ScanBeyondRetention => "scan_beyond_retention",
             LateReason::ScanForClosedWindow => "scan_for_closed_window",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_facts_round_trip() {
+        let times = [
+            None,
+            Some(0),
+            Some(-1),
+            Some(-62_135_596_800_000),
+            Some(253_402_300_799_999),
+        ];
+        let others = [None, Some(None), Some(Some(0)), Some(Some(63))];
+        for first_scan in times {
+            for first_delivery in times {
+                for other_carrier in others {
+                    for overloaded in [false, true] {
+                        let f = ScanFacts {
+                            first_scan,
+                            first_delivery,
+                            other_carrier,
+                            overloaded,
+                        };
+                        assert_eq!(ScanFacts::from(PackedFacts::from(f)), f);
+                    }
+                }
+            }
+        }
+        assert_eq!(std::mem::size_of::<PackedFacts>(), 16);
     }
 }

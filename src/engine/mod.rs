@@ -122,10 +122,19 @@ impl Dedup {
         // One pass of a 64-bit hash of good quality (foldhash, fixed seed: the same ids give
         // the same keys in every run).
         let key = foldhash::quality::FixedState::with_seed(DEDUP_SEED).hash_one(event_id);
-        self.days
-            .entry(utc_day(event_time))
-            .or_default()
-            .insert(key)
+        let day = utc_day(event_time);
+        if !self.days.contains_key(&day) {
+            self.add_day(day);
+        }
+        self.days.get_mut(&day).is_some_and(|ids| ids.insert(key))
+    }
+
+    /// Starts the set of a new day, sized for as many ids as the busiest day held so far
+    /// (days see similar traffic, and growing a large set step by step rehashes it each time).
+    fn add_day(&mut self, day: i32) {
+        let busiest = self.days.values().map(|s| s.len()).max().unwrap_or(0);
+        let ids = rustc_hash::FxHashSet::with_capacity_and_hasher(busiest, Default::default());
+        self.days.insert(day, ids);
     }
 
     fn expire_before(&mut self, day: i32) {
@@ -215,8 +224,8 @@ impl Engine {
 
     /// Processes one carrier scan.
     pub fn process_scan(&mut self, s: Scan) -> Result<(), EngineError> {
-        let tracking: text::ShortStr = match normalize(&s.tracking_id) {
-            TrackingId::Normalized(id) => id.as_ref().into(),
+        let tracking = match normalize(&s.tracking_id) {
+            TrackingId::Normalized(id) => text::PackedStr::from(id.as_ref()),
             TrackingId::Blank => return Err(EngineError::BadScanTrackingId("blank")),
             TrackingId::Malformed { .. } => {
                 return Err(EngineError::BadScanTrackingId(

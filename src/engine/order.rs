@@ -8,7 +8,7 @@ use super::messages::{
     TrackingInput, Unsubscribe,
 };
 use super::slab::Slab;
-use super::text::{EventId, OptMillis, ShortStr};
+use super::text::{EventId, OptMillis, PackedStr};
 use super::timers::Timers;
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
 use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet, FormatMatch};
@@ -34,7 +34,7 @@ struct Current {
     /// Only for the tie-break between confirmations of the same time.
     event_id: EventId,
     /// The tracking ID as entered.
-    tracking: ShortStr,
+    tracking: PackedStr,
     #[serde(with = "super::intern::sym_serde")]
     carrier_entered: Sym,
     #[serde(with = "super::intern::sym_serde")]
@@ -59,7 +59,7 @@ impl Current {
 /// The tracking stage subscription a package needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Wanted {
-    tracking: ShortStr,
+    tracking: PackedStr,
     from: Millis,
     to: Millis,
     accepted: CarrierSet,
@@ -114,14 +114,14 @@ struct Order {
     cancelled: bool,
     /// The time of this order's pending timer, if one is scheduled.
     timer: OptMillis,
-    id: ShortStr,
+    id: PackedStr,
     packages: SmallVec<[Package; 1]>,
 }
 
 impl Order {
     /// Orders sort by seller symbol, then order id.
     fn key_cmp(&self, other: &Order) -> std::cmp::Ordering {
-        (self.seller, self.id.as_bytes()).cmp(&(other.seller, other.id.as_bytes()))
+        (self.seller, &self.id).cmp(&(other.seller, &other.id))
     }
 
     /// The name of one of its packages for the other stages.
@@ -135,10 +135,10 @@ impl Order {
 }
 
 /// The hash of an order key.
-fn order_hash(seller: Sym, order: &[u8]) -> u64 {
+fn order_hash(seller: Sym, order: &PackedStr) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     h.write_u32(seller);
-    h.write(order);
+    order.hash(&mut h);
     h.finish()
 }
 
@@ -211,18 +211,17 @@ impl OrderStage {
     }
 
     /// The position of an order, if held.
-    fn find(&self, seller: Sym, order: &str) -> Option<OrderIdx> {
-        let hash = order_hash(seller, order.as_bytes());
+    fn find(&self, seller: Sym, order: &PackedStr) -> Option<OrderIdx> {
         let orders = &self.orders;
         self.index
-            .find(hash, |&i| {
-                orders[i].seller == seller && orders[i].id.as_bytes() == order.as_bytes()
+            .find(order_hash(seller, order), |&i| {
+                orders[i].seller == seller && orders[i].id == *order
             })
             .copied()
     }
 
     /// The position of an order, adding it (empty, not cancelled) when new.
-    fn find_or_insert(&mut self, seller: Sym, order: &str) -> OrderIdx {
+    fn find_or_insert(&mut self, seller: Sym, order: &PackedStr) -> OrderIdx {
         if let Some(i) = self.find(seller, order) {
             return i;
         }
@@ -230,13 +229,13 @@ impl OrderStage {
             seller,
             cancelled: false,
             timer: OptMillis::NONE,
-            id: order.into(),
+            id: order.clone(),
             packages: SmallVec::new(),
         });
         let orders = &self.orders;
         self.index
-            .insert_unique(order_hash(seller, order.as_bytes()), i, |&j| {
-                order_hash(orders[j].seller, orders[j].id.as_bytes())
+            .insert_unique(order_hash(seller, order), i, |&j| {
+                order_hash(orders[j].seller, &orders[j].id)
             });
         i
     }
@@ -262,7 +261,7 @@ impl OrderStage {
         syms: &Interner,
         out: &mut OrderOutput,
     ) -> ConfirmOutcome {
-        let idx = self.find_or_insert(seller, &c.order_id);
+        let idx = self.find_or_insert(seller, &PackedStr::from(c.order_id.as_str()));
         let order = &mut self.orders[idx];
         if order.cancelled {
             return ConfirmOutcome::NoChange;
@@ -300,10 +299,11 @@ impl OrderStage {
         let package = syms.intern(&c.package_id);
         let closes_at = c.confirmed_at.saturating_add(self.cfg.horizon);
         let arrives_closed = self.now >= closes_at;
-        let idx = match self.find(seller, &c.order_id) {
+        let order_id = PackedStr::from(c.order_id.as_str());
+        let idx = match self.find(seller, &order_id) {
             Some(i) => i,
             None if arrives_closed => return ConfirmOutcome::Late,
-            None => self.find_or_insert(seller, &c.order_id),
+            None => self.find_or_insert(seller, &order_id),
         };
         let order = &self.orders[idx];
         let existing = order.packages.iter().position(|p| p.package == package);
@@ -330,7 +330,7 @@ impl OrderStage {
                 (i, old, old_slot)
             }
             None => {
-                order.packages.push(new_package(package, current));
+                push_exact(&mut order.packages, new_package(package, current));
                 (order.packages.len() - 1, None, None)
             }
         };
@@ -486,7 +486,7 @@ impl OrderStage {
         package_id: &str,
     ) -> Option<VerdictRecord> {
         let (seller, package) = (syms.get(seller_id)?, syms.get(package_id)?);
-        let order = &self.orders[self.find(seller, order_id)?];
+        let order = &self.orders[self.find(seller, &PackedStr::from(order_id))?];
         let p = order.packages.iter().find(|p| p.package == package)?;
         let v = p.verdict.as_ref()?;
         Some(build_record(&self.carriers, syms, order, p, v, &self.cfg))
@@ -526,6 +526,15 @@ impl OrderStage {
             })
             .sum();
         self.orders.allocated_bytes() + index + heap + self.timers.heap_bytes()
+    }
+}
+
+/// Adds a package to an order. Orders of several packages hold them on the heap, sized
+/// exactly (a few per cent of orders; growing by doubling would leave a slot unused in many).
+fn push_exact(packages: &mut SmallVec<[Package; 1]>, p: Package) {
+    packages.push(p);
+    if packages.spilled() {
+        packages.shrink_to_fit();
     }
 }
 
@@ -569,7 +578,7 @@ fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner)
         promised_delivery_at: OptMillis::new(c.promised_delivery_at),
         detected,
         event_id: EventId::new(&c.event_id),
-        tracking: c.tracking_id.as_str().into(),
+        tracking: PackedStr::from(c.tracking_id.as_str()),
         carrier_entered: syms.intern(&c.carrier),
         marketplace: syms.intern(&c.marketplace),
         category: syms.intern(&c.category),
@@ -588,12 +597,13 @@ fn wanted(
     if cancelled || !matches!(cur.precheck, Precheck::Join { .. }) {
         return None;
     }
-    let TrackingId::Normalized(id) = normalize(&cur.tracking) else {
+    let entered = cur.tracking.decode();
+    let TrackingId::Normalized(id) = normalize(&entered) else {
         return None;
     };
     let carrier = cur.carrier?;
     Some(Wanted {
-        tracking: id.as_ref().into(),
+        tracking: PackedStr::from(id.as_ref()),
         from: cur.confirmed_at.saturating_sub(cfg.lookback),
         to: cur.confirmed_at.saturating_add(cfg.horizon),
         accepted: carriers.accepted_reporters(carrier),
@@ -762,7 +772,8 @@ fn build_record(
     cfg: &EngineConfig,
 ) -> VerdictRecord {
     let c = &p.current;
-    let tracking = normalize(&c.tracking);
+    let entered = c.tracking.decode();
+    let tracking = normalize(&entered);
     let tracking_normalized = match &tracking {
         TrackingId::Normalized(id) => Some(id.to_string()),
         _ => None,
@@ -776,7 +787,7 @@ fn build_record(
         category: syms.resolve(c.category).to_string(),
         carrier_entered: syms.resolve(c.carrier_entered).to_string(),
         carrier: c.carrier.map(|id| carriers.code(id).to_string()),
-        tracking_id: c.tracking.to_string(),
+        tracking_id: entered.to_string(),
         tracking_normalized,
         status: v.status,
         has_valid_tracking: v.status == Status::Valid,
@@ -873,8 +884,8 @@ impl OrderStage {
             let o = &orders[i];
             stage
                 .index
-                .insert_unique(order_hash(o.seller, o.id.as_bytes()), i, |&j| {
-                    order_hash(orders[j].seller, orders[j].id.as_bytes())
+                .insert_unique(order_hash(o.seller, &o.id), i, |&j| {
+                    order_hash(orders[j].seller, &orders[j].id)
                 });
         }
         stage

@@ -1,108 +1,274 @@
 //! Compact storage for the strings and optional times engine state holds per package:
-//! short strings inline (no allocation), UUID event ids as 16 bytes, absent times as a
-//! sentinel instead of an `Option` tag.
+//! order ids and tracking IDs packed in 16 bytes (no allocation for the usual ones), UUID
+//! event ids as 16 bytes, absent times as a sentinel instead of an `Option` tag.
 
 use crate::event::Millis;
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
-/// Bytes a [`ShortStr`] holds without allocating.
-const INLINE: usize = 22;
+/// Most digits a [`PackedStr`] holds, 4 bits each (14 bytes).
+const MAX_DIGITS: usize = 28;
 
-/// A string held inline when it has at most 22 bytes (order ids, tracking IDs), else on the
-/// heap. 24 bytes, the size of a `String` without its allocation.
-#[derive(Clone)]
-pub struct ShortStr(Repr);
+/// Most characters a [`PackedStr`] holds at 6 bits each (120 bits).
+const MAX_SIX: usize = 20;
 
-/// The two forms of a [`ShortStr`], private so that inline bytes are always valid UTF-8.
-#[derive(Clone)]
-enum Repr {
-    /// Up to [`INLINE`] bytes: length and bytes.
-    Inline(u8, [u8; INLINE]),
-    /// Longer strings.
-    Heap(Box<str>),
+/// A string in 16 bytes, for keys that state holds per package (order ids, tracking IDs).
+/// Up to 28 digits are held at 4 bits each, up to 20 characters of `0-9A-Za-z-` at 6 bits
+/// each, anything else on the heap. Each string has exactly one form, so equality and
+/// hashing work on the packed value; [`PackedStr::decode`] gives the text back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PackedStr(Packed);
+
+/// The forms of a [`PackedStr`].
+#[derive(Clone, PartialEq, Eq)]
+enum Packed {
+    /// 1 to 28 ASCII digits: how many, and the digits at 4 bits each, first digit lowest.
+    Digits(u8, [u8; 14]),
+    /// Up to 20 characters of `0-9A-Za-z-` as 6-bit codes 1 to 63, first character lowest;
+    /// unused codes are 0.
+    Six([u8; 15]),
+    /// Anything else.
+    Heap(Box<Box<str>>),
 }
 
-impl ShortStr {
-    /// The string's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Inline(len, buf) => &buf[..*len as usize],
-            Repr::Heap(s) => s.as_bytes(),
+/// The 6-bit code of every byte (0 when it has none).
+const SIX_CODES: [u8; 256] = six_codes();
+
+const fn six_codes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = six_code(b as u8);
+        b += 1;
+    }
+    table
+}
+
+/// The 6-bit code of a character (0 when it has none).
+const fn six_code(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0' + 1,
+        b'A'..=b'Z' => b - b'A' + 11,
+        b'a'..=b'z' => b - b'a' + 37,
+        b'-' => 63,
+        _ => 0,
+    }
+}
+
+/// The character of every 6-bit code (code 0, no character, gives `-` too).
+const SIX_CHARS: [u8; 64] = six_chars();
+
+const fn six_chars() -> [u8; 64] {
+    let mut table = [0u8; 64];
+    let mut code = 0;
+    while code < 64 {
+        table[code] = six_char(code as u8);
+        code += 1;
+    }
+    table
+}
+
+/// The character of a 6-bit code (1 to 63).
+const fn six_char(code: u8) -> u8 {
+    match code {
+        1..=10 => b'0' + code - 1,
+        11..=36 => b'A' + code - 11,
+        37..=62 => b'a' + code - 37,
+        _ => b'-',
+    }
+}
+
+/// The low `N` bytes of a value, little-endian.
+fn low_bytes<const N: usize>(v: u128) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&v.to_le_bytes()[..N]);
+    out
+}
+
+/// The value of little-endian bytes.
+fn from_low_bytes<const N: usize>(bytes: &[u8; N]) -> u128 {
+    let mut all = [0u8; 16];
+    all[..N].copy_from_slice(bytes);
+    u128::from_le_bytes(all)
+}
+
+/// Each byte of a word set to `b`.
+const fn bytes_of(b: u8) -> u64 {
+    u64::from_le_bytes([b; 8])
+}
+
+/// Eight ASCII digits (little-endian in a word) as eight 4-bit values, first one lowest;
+/// `None` when a byte is not a digit.
+fn digits_to_nibbles(x: u64) -> Option<u32> {
+    let high = bytes_of(0xf0);
+    // Every byte is 0x30..=0x3f, and adding 6 leaves it below 0x40: it is 0x30..=0x39.
+    if x & high != bytes_of(0x30) || x.wrapping_add(bytes_of(0x06)) & high != bytes_of(0x30) {
+        return None;
+    }
+    let d = x & bytes_of(0x0f);
+    let p = (d | d >> 4) & 0x00ff_00ff_00ff_00ff;
+    let p = (p | p >> 8) & 0x0000_ffff_0000_ffff;
+    Some(((p | p >> 16) & 0xffff_ffff) as u32)
+}
+
+/// The inverse of [`digits_to_nibbles`].
+fn nibbles_to_digits(n: u32) -> u64 {
+    let p = u64::from(n);
+    let p = (p | p << 16) & 0x0000_ffff_0000_ffff;
+    let p = (p | p << 8) & 0x00ff_00ff_00ff_00ff;
+    ((p | p << 4) & bytes_of(0x0f)) | bytes_of(0x30)
+}
+
+fn pack_digits(b: &[u8]) -> Option<Packed> {
+    if b.is_empty() || b.len() > MAX_DIGITS {
+        return None;
+    }
+    let mut nibbles = 0u128;
+    for (k, chunk) in b.chunks(8).enumerate() {
+        nibbles |= u128::from(digits_to_nibbles(word_of(chunk))?) << (32 * k);
+    }
+    Some(Packed::Digits(b.len() as u8, low_bytes(nibbles)))
+}
+
+/// Up to 8 bytes as a little-endian word, padded with `'0'`.
+fn word_of(chunk: &[u8]) -> u64 {
+    if let Ok(word) = <[u8; 8]>::try_from(chunk) {
+        return u64::from_le_bytes(word);
+    }
+    let low = chunk.iter().rev().fold(0, |w, &c| w << 8 | u64::from(c));
+    low | bytes_of(b'0') << (8 * chunk.len())
+}
+
+fn pack_six(b: &[u8]) -> Option<Packed> {
+    if b.len() > MAX_SIX {
+        return None;
+    }
+    // Ten codes per 64-bit half, first character lowest.
+    let (mut halves, mut ok) = ([0u64; 2], true);
+    for (half, ten) in halves.iter_mut().zip(b.chunks(MAX_SIX / 2)) {
+        for &c in ten.iter().rev() {
+            let code = SIX_CODES[c as usize];
+            ok &= code != 0;
+            *half = *half << 6 | u64::from(code);
         }
     }
+    let v = u128::from(halves[0]) | u128::from(halves[1]) << 60;
+    ok.then(|| Packed::Six(low_bytes(v)))
+}
 
-    /// The string.
-    pub fn as_str(&self) -> &str {
+impl From<&str> for PackedStr {
+    fn from(s: &str) -> PackedStr {
+        let b = s.as_bytes();
+        let packed = pack_digits(b)
+            .or_else(|| pack_six(b))
+            .unwrap_or_else(|| Packed::Heap(Box::new(s.into())));
+        PackedStr(packed)
+    }
+}
+
+impl Default for PackedStr {
+    fn default() -> PackedStr {
+        PackedStr::from("")
+    }
+}
+
+/// The text of a [`PackedStr`]: on the stack when it was packed.
+pub struct Decoded<'a>(Text<'a>);
+
+/// The forms of a [`Decoded`], private so that stack bytes are always ASCII.
+enum Text<'a> {
+    /// How many characters, and the decoded characters (ASCII) first.
+    Stack(u8, [u8; 32]),
+    /// The text as held.
+    Heap(&'a str),
+}
+
+impl std::ops::Deref for Decoded<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
         match &self.0 {
-            // SAFETY: inline bytes are only ever written by `From<&str>` (the representation is private), which copies a whole
-            // `&str`, so they are valid UTF-8 (checking it again on every read cost 2% of the
-            // engine's instructions).
-            Repr::Inline(len, buf) => unsafe {
+            // SAFETY: `Stack` is only built by `PackedStr::decode`, which writes ASCII digits
+            // and the characters of `six_char` (all ASCII) into the first `len` bytes, so they
+            // are valid UTF-8 (checking again on every read showed in profiles).
+            Text::Stack(len, buf) => unsafe {
                 std::str::from_utf8_unchecked(&buf[..*len as usize])
             },
-            Repr::Heap(s) => s,
+            Text::Heap(s) => s,
+        }
+    }
+}
+
+impl PackedStr {
+    /// The string.
+    pub fn decode(&self) -> Decoded<'_> {
+        let mut buf = [0u8; 32];
+        match &self.0 {
+            Packed::Digits(len, nibbles) => {
+                let nibbles = from_low_bytes(nibbles);
+                for (k, out) in buf.chunks_exact_mut(8).enumerate() {
+                    let four = (nibbles >> (32 * k)) as u32;
+                    out.copy_from_slice(&nibbles_to_digits(four).to_le_bytes());
+                }
+                Decoded(Text::Stack(*len, buf))
+            }
+            Packed::Six(bytes) => {
+                let v = from_low_bytes(bytes);
+                // Codes are non-zero up to the last character: its code holds the top bit.
+                let len = (128 - v.leading_zeros() as usize).div_ceil(6);
+                for (half, out) in [v, v >> 60].into_iter().zip(buf.chunks_exact_mut(10)) {
+                    for (j, slot) in out.iter_mut().enumerate() {
+                        *slot = SIX_CHARS[((half >> (6 * j)) & 63) as usize];
+                    }
+                }
+                Decoded(Text::Stack(len as u8, buf))
+            }
+            Packed::Heap(s) => Decoded(Text::Heap(s)),
         }
     }
 
     /// Heap bytes held, for state-size reporting.
     pub fn heap_bytes(&self) -> usize {
         match &self.0 {
-            Repr::Inline(..) => 0,
-            Repr::Heap(s) => s.len(),
+            Packed::Heap(s) => s.len() + std::mem::size_of::<Box<str>>(),
+            _ => 0,
         }
     }
 }
 
-impl From<&str> for ShortStr {
-    fn from(s: &str) -> ShortStr {
-        if s.len() <= INLINE {
-            let mut buf = [0u8; INLINE];
-            buf[..s.len()].copy_from_slice(s.as_bytes());
-            ShortStr(Repr::Inline(s.len() as u8, buf))
-        } else {
-            ShortStr(Repr::Heap(s.into()))
-        }
-    }
-}
-
-impl PartialEq for ShortStr {
-    fn eq(&self, other: &ShortStr) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for ShortStr {}
-
-impl PartialOrd for ShortStr {
-    fn partial_cmp(&self, other: &ShortStr) -> Option<std::cmp::Ordering> {
+impl PartialOrd for PackedStr {
+    fn partial_cmp(&self, other: &PackedStr) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for ShortStr {
-    fn cmp(&self, other: &ShortStr) -> std::cmp::Ordering {
-        self.as_bytes().cmp(other.as_bytes())
+/// Strings sort as their text does (byte-wise).
+impl Ord for PackedStr {
+    fn cmp(&self, other: &PackedStr) -> std::cmp::Ordering {
+        self.decode().as_bytes().cmp(other.decode().as_bytes())
     }
 }
 
-impl Hash for ShortStr {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write(self.as_bytes());
-        h.write_u8(0xff);
-    }
-}
-
-impl std::ops::Deref for ShortStr {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::fmt::Debug for ShortStr {
+impl std::fmt::Display for PackedStr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.as_str().fmt(f)
+        f.write_str(&self.decode())
+    }
+}
+
+impl Hash for PackedStr {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match &self.0 {
+            Packed::Digits(len, nibbles) => {
+                h.write_u128(from_low_bytes(nibbles) | u128::from(*len) << 112 | 1 << 127)
+            }
+            Packed::Six(codes) => h.write_u128(from_low_bytes(codes)),
+            Packed::Heap(s) => s.hash(h),
+        }
+    }
+}
+
+impl std::fmt::Debug for PackedStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (*self.decode()).fmt(f)
     }
 }
 
@@ -205,16 +371,17 @@ impl OptMillis {
     }
 }
 
-impl serde::Serialize for ShortStr {
+/// A packed string travels (in snapshots) as its text.
+impl serde::Serialize for PackedStr {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        ser.serialize_str(self.as_str())
+        ser.serialize_str(&self.decode())
     }
 }
 
-impl<'de> serde::Deserialize<'de> for ShortStr {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<ShortStr, D::Error> {
+impl<'de> serde::Deserialize<'de> for PackedStr {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<PackedStr, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(de)?;
-        Ok(ShortStr::from(text.as_ref()))
+        Ok(PackedStr::from(text.as_ref()))
     }
 }
 
@@ -223,18 +390,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_strings_round_trip() {
-        for s in [
+    fn packed_strings_round_trip_in_one_form() {
+        let samples = [
             "",
+            "0",
+            "007",
             "111-3745568-4227991",
             "9305568904554224246197",
-            "a much longer order id!",
-        ] {
-            let c = ShortStr::from(s);
-            assert_eq!(c.as_str(), s);
-            assert_eq!(c.heap_bytes() > 0, s.len() > INLINE);
+            "9999999999999999999999999999",
+            "99999999999999999999999999999",
+            "1Z999AA10123456784",
+            "abcdefghijklmnopqrst",
+            "abcdefghijklmnopqrstu",
+            "1Z 999 AA1",
+            "运单号",
+        ];
+        for s in samples {
+            let p = PackedStr::from(s);
+            assert_eq!(&*p.decode(), s);
+            for t in samples {
+                assert_eq!(p == PackedStr::from(t), s == t, "{s} == {t}");
+            }
         }
-        assert_eq!(std::mem::size_of::<ShortStr>(), 24);
+        for len in 0..=30 {
+            for s in ["9876543210".repeat(3), "a-Z0".repeat(8)] {
+                let s = &s[..len];
+                assert_eq!(&*PackedStr::from(s).decode(), s);
+            }
+        }
+        assert_eq!(std::mem::size_of::<PackedStr>(), 16);
+        assert_eq!(PackedStr::from("123").heap_bytes(), 0);
+        assert!(PackedStr::from("1Z 999").heap_bytes() > 0);
     }
 
     #[test]

@@ -8,13 +8,13 @@ use super::messages::{
 };
 use super::scans::ScanList;
 use super::slab::Slab;
-use super::text::ShortStr;
+use super::text::PackedStr;
 use crate::carriers::{CarrierId, CarrierSet};
 use crate::config::EngineConfig;
 use crate::event::{Millis, ScanType};
 use hashbrown::HashTable;
 use smallvec::SmallVec;
-use std::hash::Hasher;
+use std::hash::{Hash, Hasher};
 
 /// Marks a scan whose reporting carrier is unknown.
 const UNKNOWN_CARRIER: u8 = u8::MAX;
@@ -87,21 +87,15 @@ impl Sub {
 /// Everything known of one tracking ID.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Entry {
-    tracking: ShortStr,
+    tracking: PackedStr,
     scans: ScanList,
     subs: SmallVec<[Sub; 1]>,
 }
 
-impl Default for ShortStr {
-    fn default() -> ShortStr {
-        ShortStr::from("")
-    }
-}
-
 /// The hash of a tracking ID.
-fn tracking_hash(tracking: &[u8]) -> u64 {
+fn tracking_hash(tracking: &PackedStr) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
-    h.write(tracking);
+    tracking.hash(&mut h);
     h.finish()
 }
 
@@ -171,32 +165,28 @@ impl TrackingStage {
     }
 
     /// The position of a tracking ID's entry, if held.
-    fn find(&self, tracking: &ShortStr) -> Option<u32> {
+    fn find(&self, tracking: &PackedStr) -> Option<u32> {
         let entries = &self.entries;
         self.index
-            .find(tracking_hash(tracking.as_bytes()), |&i| {
+            .find(tracking_hash(tracking), |&i| {
                 entries[i].tracking == *tracking
             })
             .copied()
     }
 
     /// The position of a tracking ID's entry, added (empty) when new.
-    fn entry(&mut self, tracking: &ShortStr) -> u32 {
-        let i = match self.find(tracking) {
-            Some(i) => i,
-            None => {
-                let i = self.entries.push(Entry {
-                    tracking: tracking.clone(),
-                    ..Entry::default()
-                });
-                let entries = &self.entries;
-                self.index
-                    .insert_unique(tracking_hash(tracking.as_bytes()), i, |&j| {
-                        tracking_hash(entries[j].tracking.as_bytes())
-                    });
-                i
-            }
-        };
+    fn entry(&mut self, tracking: &PackedStr) -> u32 {
+        if let Some(i) = self.find(tracking) {
+            return i;
+        }
+        let i = self.entries.push(Entry {
+            tracking: tracking.clone(),
+            ..Entry::default()
+        });
+        let entries = &self.entries;
+        self.index.insert_unique(tracking_hash(tracking), i, |&j| {
+            tracking_hash(&entries[j].tracking)
+        });
         i
     }
 
@@ -294,7 +284,7 @@ impl TrackingStage {
 
     /// Drops an entry.
     fn remove(&mut self, i: u32) {
-        let hash = tracking_hash(self.entries[i].tracking.as_bytes());
+        let hash = tracking_hash(&self.entries[i].tracking);
         if let Ok(found) = self.index.find_entry(hash, |&j| j == i) {
             found.remove();
         }
@@ -453,10 +443,10 @@ impl TrackingStage {
         stage.counters = state.counters;
         let entries = &stage.entries;
         for i in entries.live_indices() {
-            let hash = tracking_hash(entries[i].tracking.as_bytes());
+            let hash = tracking_hash(&entries[i].tracking);
             stage
                 .index
-                .insert_unique(hash, i, |&j| tracking_hash(entries[j].tracking.as_bytes()));
+                .insert_unique(hash, i, |&j| tracking_hash(&entries[j].tracking));
         }
         stage
     }

@@ -109,9 +109,11 @@ impl Ctx<'_> {
         }
         for msg in &out.to_tracking {
             let (record, key) = match msg {
-                TrackingInput::Subscribe(s) => (self.translator().subscribe_out(s), &s.tracking),
+                TrackingInput::Subscribe(s) => {
+                    (self.translator().subscribe_out(s), s.tracking.decode())
+                }
                 TrackingInput::Unsubscribe(u) => {
-                    (self.translator().unsubscribe_out(u), &u.tracking)
+                    (self.translator().unsubscribe_out(u), u.tracking.decode())
                 }
                 TrackingInput::Scan(_) => continue,
             };
@@ -313,7 +315,10 @@ impl TrackingTask {
         }
         for f in out.facts.iter().filter(|_| !ctx.sink.muted) {
             let record = ctx.translator().facts_out(f);
-            let key = order_key(ctx.syms.resolve(f.package.seller), &f.package.order);
+            let key = order_key(
+                ctx.syms.resolve(f.package.seller),
+                &f.package.order.decode(),
+            );
             ctx.sink.send_internal(
                 &ctx.topo.order_events,
                 None,
