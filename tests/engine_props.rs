@@ -302,26 +302,11 @@ fn last_open_time(events: &[Event]) -> Millis {
 /// flagged events (never past `last_open_time`, nor past `as_of`), then to `as_of`.
 /// Returns the engine and every verdict record written, in order.
 fn stream(events: &[Event], advance_after: &[bool], as_of: Millis) -> (Engine, Vec<VerdictRecord>) {
-    let cap = last_open_time(events).min(as_of);
-    let mut e = engine(true);
-    let mut records = Vec::new();
-    let mut max_seen = Millis::MIN;
-    for (i, ev) in events.iter().enumerate() {
-        max_seen = max_seen.max(ev.event_time());
-        feed1(&mut e, ev.clone());
-        if advance_after.get(i).copied().unwrap_or(false) {
-            e.advance_to((max_seen - LATENESS).min(cap));
-        }
-        let out = e.take_outputs();
-        records.extend(out.verdicts);
-        assert_no_late_confirmation(&out.late_events);
-    }
-    e.advance_to(as_of);
-    records.extend(e.take_outputs().verdicts);
-    (e, records)
+    stream_reloading(events, advance_after, &[], as_of)
 }
 
-/// [`stream`], reloading the engine's state after the events `reload_after` flags.
+/// [`stream`], reloading the engine's state (as a snapshot and restore do) after the events
+/// `reload_after` flags.
 fn stream_reloading(
     events: &[Event],
     advance_after: &[bool],
@@ -340,6 +325,7 @@ fn stream_reloading(
         }
         let out = e.take_outputs();
         records.extend(out.verdicts);
+        assert_no_late_confirmation(&out.late_events);
         if reload_after.get(i).copied().unwrap_or(false) {
             e.reload_state().expect("state reloads");
         }
