@@ -3,6 +3,7 @@
 //! The driver owns consumers, producers, transactions, rebalances and shutdown, and nothing
 //! of the VTR rules: those stay in [`crate::engine`].
 
+pub mod catchup;
 pub mod client;
 pub mod directory;
 pub mod meters;

@@ -6,6 +6,7 @@
 //! interval are committed in one Kafka transaction, so a `read_committed` reader sees each
 //! result exactly once. Rebalances commit before partitions are revoked.
 
+use super::catchup::{read_to_ends, Read};
 use super::directory::{Directory, Member};
 use super::meters::Meters;
 use super::recovery::{
@@ -38,8 +39,6 @@ use tracing::{error, info, warn};
 
 /// How long a transaction call may block.
 pub(super) const TXN_TIMEOUT: Duration = Duration::from_secs(30);
-/// A restore that reads nothing for this long fails.
-const RESTORE_STALL: Duration = Duration::from_secs(60);
 /// How often input partitions announce their event time.
 const ANNOUNCE_EVERY: Duration = Duration::from_millis(200);
 /// How often the state gauges are refreshed (they walk the state).
@@ -470,9 +469,10 @@ impl Worker {
     /// to `end` (the group's committed offset), all partitions through one reader, writing
     /// nothing: those outputs were committed before. Returns the records re-read.
     fn restore(&mut self, ends: &[(String, i32, i64)]) -> Result<u64, RunError> {
-        let (starts, changelog_records) = self.load_snapshots(ends)?;
+        let reader = super::catchup::reader(&self.config.kafka)?;
+        let (starts, changelog_records) = self.load_snapshots(&reader, ends)?;
         let start = |t: &str, p: i32| starts.get(&(t.to_string(), p)).copied().unwrap_or(0);
-        let mut left: BTreeMap<(String, i32), i64> = ends
+        let left: BTreeMap<(String, i32), i64> = ends
             .iter()
             .filter(|(t, p, end)| *end > start(t, *p))
             .map(|(t, p, end)| ((t.clone(), *p), *end))
@@ -490,69 +490,34 @@ impl Worker {
         if left.is_empty() {
             return Ok(changelog_records);
         }
-        let reader = self.restore_reader()?;
-        let mut tpl = TopicPartitionList::new();
-        for (topic, partition) in left.keys() {
-            let from = match starts.get(&(topic.clone(), *partition)) {
-                Some(&o) => Offset::Offset(o),
-                None => Offset::Beginning,
-            };
-            tpl.add_partition_offset(topic, *partition, from)?;
-        }
-        reader.assign(&tpl)?;
-        let total: i64 = left.values().sum();
-        let (mut count, mut last_progress) = (0u64, Instant::now());
-        let mut last_gauges = Instant::now();
-        while !left.is_empty() {
-            match reader.poll(Duration::from_millis(20)) {
-                Some(Ok(m)) => {
-                    let key = (m.topic().to_string(), m.partition());
-                    let Some(&end) = left.get(&key) else {
-                        continue;
-                    };
-                    if m.offset() < end {
-                        self.handle(m.topic(), m.partition(), m.offset(), m.payload(), None)?;
-                        count += 1;
-                        last_progress = Instant::now();
-                        if count % 4096 == 0 {
-                            self.health.beat();
-                            if last_gauges.elapsed() >= GAUGES_EVERY {
-                                last_gauges = Instant::now();
-                                self.refresh_gauges();
-                            }
-                            let remaining = (total - count as i64).max(0) as f64;
-                            metrics::gauge!(crate::metrics::RESTORE_REMAINING).set(remaining);
-                        }
+        let total: i64 = left.iter().map(|((t, p), end)| end - start(t, *p)).sum();
+        let parts = left
+            .into_iter()
+            .map(|(key, end)| {
+                let from = starts
+                    .get(&key)
+                    .map_or(Offset::Beginning, |&o| Offset::Offset(o));
+                (key, (from, end))
+            })
+            .collect();
+        let (mut count, mut last_gauges) = (0u64, Instant::now());
+        read_to_ends(&reader, &parts, "restoring inputs", |read| match read {
+            Read::Record(m) => {
+                self.handle(m.topic(), m.partition(), m.offset(), m.payload(), None)?;
+                count += 1;
+                if count % 4096 == 0 {
+                    self.health.beat();
+                    if last_gauges.elapsed() >= GAUGES_EVERY {
+                        last_gauges = Instant::now();
+                        self.refresh_gauges();
                     }
-                    if m.offset() + 1 >= end {
-                        left.remove(&key);
-                        self.finish_restore(&key.0, key.1)?;
-                    }
+                    let remaining = (total - count as i64).max(0) as f64;
+                    metrics::gauge!(crate::metrics::RESTORE_REMAINING).set(remaining);
                 }
-                Some(Err(e)) => return Err(e.into()),
-                None => {
-                    // Only transaction markers may be left before a partition's end.
-                    for e in reader.position()?.elements() {
-                        let key = (e.topic().to_string(), e.partition());
-                        let at_end = matches!(
-                            (e.offset().to_raw(), left.get(&key)),
-                            (Some(pos), Some(&end)) if pos >= end
-                        );
-                        if at_end {
-                            left.remove(&key);
-                            self.finish_restore(&key.0, key.1)?;
-                        }
-                    }
-                    if !left.is_empty() && last_progress.elapsed() > RESTORE_STALL {
-                        return Err(RunError::Restore(format!(
-                            "no progress for {} s; partitions left: {:?}",
-                            RESTORE_STALL.as_secs(),
-                            left.keys().collect::<Vec<_>>()
-                        )));
-                    }
-                }
+                Ok(())
             }
-        }
+            Read::End(topic, p) => self.finish_restore(topic, p),
+        })?;
         Ok(changelog_records + count)
     }
 
@@ -562,21 +527,6 @@ impl Worker {
         for t in self.orders.values_mut() {
             t.stage.set_emit_records(!restoring);
         }
-    }
-
-    /// A consumer outside the group that reads committed records of assigned partitions,
-    /// for restores.
-    pub(super) fn restore_reader(&self) -> Result<BaseConsumer, KafkaError> {
-        super::client::client_config(&self.config.kafka)
-            .set(
-                "group.id",
-                format!("{}-restore", self.config.kafka.application_id),
-            )
-            .set("isolation.level", "read_committed")
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", "10")
-            .create()
     }
 
     /// A seller task whose input is re-read computes its rows (unwritten, as they were

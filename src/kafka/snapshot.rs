@@ -442,9 +442,6 @@ impl Out<'_> {
 /// Input offsets, by `(internal topic, partition)`, that loaded snapshots hold the state at.
 pub type Starts = HashMap<(String, i32), i64>;
 
-/// A restore that reads nothing for this long fails.
-const LOAD_STALL: Duration = Duration::from_secs(60);
-
 impl super::processor::Worker {
     /// Loads the latest snapshot of every task in `ends` (`(input topic, partition, committed
     /// offset)`) that has one, replacing the fresh task; returns the input offset each loaded
@@ -452,16 +449,16 @@ impl super::processor::Worker {
     /// records read.
     pub(super) fn load_snapshots(
         &mut self,
+        reader: &rdkafka::consumer::BaseConsumer,
         ends: &[(String, i32, i64)],
     ) -> Result<(Starts, u64), super::processor::RunError> {
+        use super::catchup::{read_to_ends, Read};
         use rdkafka::consumer::Consumer;
-        use rdkafka::{Message, Offset, TopicPartitionList};
-        let reader = self.restore_reader()?;
-        // changelog partition -> (input topic, its end offset)
-        let mut left: HashMap<(String, i32), i64> = HashMap::new();
-        let mut inputs: HashMap<(String, i32), String> = HashMap::new();
-        let mut tpl = TopicPartitionList::new();
-        for (topic, p, _) in ends {
+        use rdkafka::{Message, Offset};
+        // changelog partition -> (from the beginning, to its end); -> (input topic, its end)
+        let mut parts = std::collections::BTreeMap::new();
+        let mut inputs: HashMap<(String, i32), (String, i64)> = HashMap::new();
+        for (topic, p, end) in ends {
             let Some(changelog) = self
                 .topo
                 .kind(topic)
@@ -471,61 +468,28 @@ impl super::processor::Worker {
             };
             let (low, high) = reader.fetch_watermarks(changelog, *p, Duration::from_secs(30))?;
             if high > low {
-                tpl.add_partition_offset(changelog, *p, Offset::Beginning)?;
-                left.insert((changelog.to_string(), *p), high);
-                inputs.insert((changelog.to_string(), *p), topic.clone());
+                parts.insert((changelog.to_string(), *p), (Offset::Beginning, high));
+                inputs.insert((changelog.to_string(), *p), (topic.clone(), *end));
             }
         }
         let mut collected: HashMap<(String, i32), Collected> = HashMap::new();
-        if tpl.count() > 0 {
-            reader.assign(&tpl)?;
-        }
-        let (mut last_progress, mut read) = (Instant::now(), 0u64);
-        while !left.is_empty() {
-            match reader.poll(Duration::from_millis(20)) {
-                Some(Ok(m)) => {
-                    read += 1;
-                    let key = (m.topic().to_string(), m.partition());
-                    collected
-                        .entry(key.clone())
-                        .or_default()
-                        .apply(m.key().unwrap_or_default(), m.payload());
-                    last_progress = Instant::now();
-                    if left.get(&key).is_some_and(|end| m.offset() + 1 >= *end) {
-                        left.remove(&key);
-                    }
-                }
-                Some(Err(e)) => return Err(e.into()),
-                None => {
-                    for e in reader.position()?.elements() {
-                        let key = (e.topic().to_string(), e.partition());
-                        let done = matches!(
-                            (e.offset(), left.get(&key)),
-                            (Offset::Offset(pos), Some(end)) if pos >= *end
-                        );
-                        if done {
-                            left.remove(&key);
-                        }
-                    }
-                    if !left.is_empty() && last_progress.elapsed() > LOAD_STALL {
-                        return Err(super::processor::RunError::Restore(format!(
-                            "changelogs: no progress for {} s",
-                            LOAD_STALL.as_secs()
-                        )));
-                    }
-                }
+        let mut read = 0u64;
+        read_to_ends(reader, &parts, "restoring snapshots", |r| {
+            if let Read::Record(m) = r {
+                read += 1;
+                collected
+                    .entry((m.topic().to_string(), m.partition()))
+                    .or_default()
+                    .apply(m.key().unwrap_or_default(), m.payload());
             }
-        }
+            Ok(())
+        })?;
         let mut starts = HashMap::new();
         for ((changelog, p), c) in collected {
             let Some((manifest, bytes)) = c.snapshot() else {
                 continue;
             };
-            let input = inputs[&(changelog.clone(), p)].clone();
-            let end = ends
-                .iter()
-                .find(|(t, q, _)| *t == input && *q == p)
-                .map_or(0, |e| e.2);
+            let (input, end) = inputs[&(changelog.clone(), p)].clone();
             if manifest.offset > end {
                 tracing::warn!(%changelog, p, "snapshot ahead of the committed offset: ignored");
                 continue;

@@ -1,0 +1,99 @@
+//! Reading partitions up to given end offsets, outside the consumer group: what a restore
+//! does with the changelogs (to their end) and with the tasks' inputs (to the committed
+//! offsets).
+
+use super::processor::RunError;
+use crate::config::KafkaConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::BorrowedMessage;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A read that gets no record for this long fails.
+const STALL: Duration = Duration::from_secs(60);
+
+/// A consumer outside the group that reads committed records of the partitions it is given.
+pub fn reader(cfg: &KafkaConfig) -> Result<BaseConsumer, KafkaError> {
+    super::client::client_config(cfg)
+        .set("group.id", format!("{}-restore", cfg.application_id))
+        .set("isolation.level", "read_committed")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+}
+
+/// What [`read_to_ends`] hands over.
+pub enum Read<'a> {
+    /// A record before its partition's end.
+    Record(&'a BorrowedMessage<'a>),
+    /// A partition reached its end.
+    End(&'a str, i32),
+}
+
+/// Assigns `parts` (`(topic, partition) -> (start, end)`) to `reader` and reads each from its
+/// start until its end offset, handing every record before the end to `on`, then the end.
+/// `what` names the partitions in the error after [`STALL`] without a record.
+pub fn read_to_ends(
+    reader: &BaseConsumer,
+    parts: &BTreeMap<(String, i32), (Offset, i64)>,
+    what: &str,
+    mut on: impl FnMut(Read<'_>) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let mut left: BTreeMap<(String, i32), i64> = parts
+        .iter()
+        .map(|(k, (_, end))| (k.clone(), *end))
+        .collect();
+    if left.is_empty() {
+        return Ok(());
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, p), (start, _)) in parts {
+        tpl.add_partition_offset(topic, *p, *start)?;
+    }
+    reader.assign(&tpl)?;
+    let mut last_progress = Instant::now();
+    while !left.is_empty() {
+        match reader.poll(Duration::from_millis(20)) {
+            Some(Ok(m)) => {
+                let key = (m.topic().to_string(), m.partition());
+                let Some(&end) = left.get(&key) else {
+                    continue;
+                };
+                last_progress = Instant::now();
+                if m.offset() < end {
+                    on(Read::Record(&m))?;
+                }
+                if m.offset() + 1 >= end {
+                    left.remove(&key);
+                    on(Read::End(&key.0, key.1))?;
+                }
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => {
+                // Only transaction markers may be left before a partition's end.
+                for e in reader.position()?.elements() {
+                    let key = (e.topic().to_string(), e.partition());
+                    let at_end = matches!(
+                        (e.offset().to_raw(), left.get(&key)),
+                        (Some(pos), Some(&end)) if pos >= end
+                    );
+                    if at_end {
+                        left.remove(&key);
+                        on(Read::End(&key.0, key.1))?;
+                    }
+                }
+                if !left.is_empty() && last_progress.elapsed() > STALL {
+                    return Err(RunError::Restore(format!(
+                        "{what}: no progress for {} s; partitions left: {:?}",
+                        STALL.as_secs(),
+                        left.keys().collect::<Vec<_>>()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
