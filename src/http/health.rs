@@ -87,6 +87,11 @@ impl Health {
         self.stopping.store(true, Ordering::Relaxed);
     }
 
+    /// Whether shutdown has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
     /// The total lag of the owned partitions, as librdkafka last reported it.
     pub fn set_lag(&self, lag: i64) {
         self.lag.store(lag, Ordering::Relaxed);
@@ -110,7 +115,7 @@ impl Health {
 
     /// `Ok` when joined, restored, not stopping and not far behind.
     pub fn ready(&self) -> Result<(), NotReady> {
-        if self.stopping.load(Ordering::Relaxed) {
+        if self.is_stopping() {
             return Err(NotReady::Stopping);
         }
         if !self.joined.load(Ordering::Relaxed) {

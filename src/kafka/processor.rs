@@ -25,7 +25,7 @@ use crate::codec::{decode_confirmation, decode_scan};
 use crate::config::Config;
 use crate::engine::intern::Interner;
 use crate::event::Millis;
-use crate::http::health::{Health, NotReady};
+use crate::http::health::Health;
 use crate::http::HttpServer;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
@@ -794,7 +794,7 @@ impl ConsumerContext for RebalanceContext {
             w.revoke(tpl);
             // While stopping, the entry's tombstone is committed already; the transaction
             // opened now is never committed, so it must stay empty.
-            if w.health.ready() != Err(NotReady::Stopping) {
+            if !w.health.is_stopping() {
                 if let Err(e) = w.announce_membership() {
                     w.failure = Some(e.to_string());
                 }
