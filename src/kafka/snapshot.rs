@@ -289,56 +289,6 @@ impl Forced {
     }
 }
 
-/// Writes one snapshot (chunks, tombstones for stale chunks, manifest) to partition `p` of
-/// `changelog`.
-fn write_one(
-    sink: &super::sink::Sink,
-    changelog: &str,
-    p: i32,
-    offset: i64,
-    bytes: &[u8],
-    clock: &mut SnapshotClock,
-    entries: u64,
-) -> Result<(), rdkafka::error::KafkaError> {
-    let epoch = super::processor::wall_now();
-    let mut chunks = 0u32;
-    for chunk in bytes.chunks(CHUNK_BYTES) {
-        let value = chunk_value(epoch, chunk);
-        sink.send(
-            changelog,
-            Some(p),
-            Some(chunk_key(chunks).as_bytes()),
-            Some(&value),
-            None,
-        )?;
-        chunks += 1;
-    }
-    for stale in chunks..clock.chunks {
-        sink.send(
-            changelog,
-            Some(p),
-            Some(chunk_key(stale).as_bytes()),
-            None,
-            None,
-        )?;
-    }
-    let manifest = Manifest {
-        epoch,
-        offset,
-        chunks,
-    };
-    let value = postcard::to_stdvec(&manifest).unwrap_or_default();
-    sink.send(
-        changelog,
-        Some(p),
-        Some(MANIFEST_KEY.as_bytes()),
-        Some(&value),
-        None,
-    )?;
-    clock.written(entries, chunks);
-    Ok(())
-}
-
 /// The offset of `topic[partition]` in `positions`, if known.
 fn position_of(
     positions: &rdkafka::TopicPartitionList,
@@ -368,40 +318,28 @@ impl super::processor::Worker {
         };
         let syms = &mut self.syms;
         for (&p, t) in self.orders.iter_mut() {
-            let mut clock = std::mem::take(&mut t.snap);
-            let result = out.snapshot(
-                &topo.order_events,
-                &topo.order_changelog,
-                p,
-                &mut clock,
-                || Ok((encode_order(t, syms)?, t.stage.package_count() as u64)),
-            );
-            t.snap = clock;
-            result?;
+            let target = Target::new(&topo.order_events, &topo.order_changelog, p);
+            if let Some(offset) = out.due(&target, &t.snap) {
+                let bytes = encode_order(t, syms)?;
+                let entries = t.stage.package_count();
+                out.write(&target, offset, &bytes, &mut t.snap, entries)?;
+            }
         }
         for (&p, t) in self.tracking.iter_mut() {
-            let mut clock = std::mem::take(&mut t.snap);
-            let result = out.snapshot(
-                &topo.tracking_events,
-                &topo.tracking_changelog,
-                p,
-                &mut clock,
-                || Ok((encode_tracking(t, syms)?, t.stage.len() as u64)),
-            );
-            t.snap = clock;
-            result?;
+            let target = Target::new(&topo.tracking_events, &topo.tracking_changelog, p);
+            if let Some(offset) = out.due(&target, &t.snap) {
+                let bytes = encode_tracking(t, syms)?;
+                let entries = t.stage.len();
+                out.write(&target, offset, &bytes, &mut t.snap, entries)?;
+            }
         }
         for (&p, t) in self.sellers.iter_mut() {
-            let mut clock = std::mem::take(&mut t.snap);
-            let result = out.snapshot(
-                &topo.seller_events,
-                &topo.seller_changelog,
-                p,
-                &mut clock,
-                || Ok((encode_seller(t, syms)?, t.stage.row_count() as u64)),
-            );
-            t.snap = clock;
-            result?;
+            let target = Target::new(&topo.seller_events, &topo.seller_changelog, p);
+            if let Some(offset) = out.due(&target, &t.snap) {
+                let bytes = encode_seller(t, syms)?;
+                let entries = t.stage.row_count();
+                out.write(&target, offset, &bytes, &mut t.snap, entries)?;
+            }
         }
         Ok(())
     }
@@ -416,26 +354,65 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    /// Writes the snapshot of the task reading `input[p]` when it is due (or forced) and its
-    /// input position is known, and marks its input before that position for purging.
-    fn snapshot(
+    /// The input offset to snapshot a task at, when its snapshot is due (or forced) and its
+    /// input position is known.
+    fn due(&self, t: &Target<'_>, clock: &SnapshotClock) -> Option<i64> {
+        let offset = position_of(self.positions, t.input, t.partition)?;
+        (self.forced.contains(t.input, t.partition) || clock.due()).then_some(offset)
+    }
+
+    /// Writes a task's snapshot of `entries` entries taken at input `offset` (chunks,
+    /// tombstones for stale chunks, manifest), and marks its input before that offset for
+    /// purging.
+    fn write(
         &mut self,
-        input: &str,
-        changelog: &str,
-        p: i32,
+        t: &Target<'_>,
+        offset: i64,
+        bytes: &[u8],
         clock: &mut SnapshotClock,
-        encode: impl FnOnce() -> Result<(Vec<u8>, u64), SnapshotError>,
-    ) -> Result<(), super::processor::RunError> {
-        let Some(offset) = position_of(self.positions, input, p) else {
-            return Ok(());
+        entries: usize,
+    ) -> Result<(), rdkafka::error::KafkaError> {
+        let send = |key: String, value: Option<&[u8]>| {
+            let key = Some(key.as_bytes());
+            self.sink
+                .send(t.changelog, Some(t.partition), key, value, None)
         };
-        if !(self.forced.contains(input, p) || clock.due()) {
-            return Ok(());
+        let epoch = super::processor::wall_now();
+        let mut chunks = 0u32;
+        for chunk in bytes.chunks(CHUNK_BYTES) {
+            send(chunk_key(chunks), Some(&chunk_value(epoch, chunk)))?;
+            chunks += 1;
         }
-        let (bytes, entries) = encode()?;
-        write_one(self.sink, changelog, p, offset, &bytes, clock, entries)?;
-        self.purge.push((input.to_string(), p, offset));
+        for stale in chunks..clock.chunks {
+            send(chunk_key(stale), None)?;
+        }
+        let manifest = Manifest {
+            epoch,
+            offset,
+            chunks,
+        };
+        let value = postcard::to_stdvec(&manifest).unwrap_or_default();
+        send(MANIFEST_KEY.to_string(), Some(&value))?;
+        clock.written(entries as u64, chunks);
+        self.purge.push((t.input.to_string(), t.partition, offset));
         Ok(())
+    }
+}
+
+/// A task's input partition and the changelog partition its snapshots go to.
+struct Target<'a> {
+    input: &'a str,
+    changelog: &'a str,
+    partition: i32,
+}
+
+impl<'a> Target<'a> {
+    fn new(input: &'a str, changelog: &'a str, partition: i32) -> Self {
+        Target {
+            input,
+            changelog,
+            partition,
+        }
     }
 }
 
