@@ -17,17 +17,10 @@ pub fn stage_of(kind: TopicKind) -> &'static str {
     }
 }
 
-/// Every consumed topic kind, in a fixed order (index into [`Meters::consumed`]).
-const KINDS: [TopicKind; 5] = [
-    TopicKind::Confirmations,
-    TopicKind::Scans,
-    TopicKind::OrderEvents,
-    TopicKind::TrackingEvents,
-    TopicKind::SellerEvents,
-];
-
+/// The position of a kind in [`TopicKind::ALL`] (the two inputs first), which indexes the
+/// per-kind counters.
 fn kind_index(kind: TopicKind) -> usize {
-    KINDS.iter().position(|k| *k == kind).unwrap_or(0)
+    TopicKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
 }
 
 /// The processor's metrics.
@@ -57,8 +50,8 @@ pub struct Meters {
 impl Meters {
     /// Registers every handle for a topology.
     pub fn new(topo: &Topology) -> Self {
-        let consumed = KINDS.map(|k| {
-            let topic = topic_of(topo, k).to_string();
+        let consumed = TopicKind::ALL.map(|k| {
+            let topic = topo.topic(k).to_string();
             counter!(m::RECORDS_CONSUMED, "topic" => topic, "stage" => stage_of(k))
         });
         let input_events = [&topo.confirmations, &topo.scans]
@@ -152,17 +145,6 @@ impl Meters {
                     .set(*valid as f64 / total as f64);
             }
         }
-    }
-}
-
-/// The topic of a kind.
-pub fn topic_of(topo: &Topology, kind: TopicKind) -> &str {
-    match kind {
-        TopicKind::Confirmations => &topo.confirmations,
-        TopicKind::Scans => &topo.scans,
-        TopicKind::OrderEvents => &topo.order_events,
-        TopicKind::TrackingEvents => &topo.tracking_events,
-        TopicKind::SellerEvents => &topo.seller_events,
     }
 }
 

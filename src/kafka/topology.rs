@@ -57,6 +57,17 @@ pub enum TopicKind {
     SellerEvents,
 }
 
+impl TopicKind {
+    /// Every kind, inputs first.
+    pub const ALL: [TopicKind; 5] = [
+        TopicKind::Confirmations,
+        TopicKind::Scans,
+        TopicKind::OrderEvents,
+        TopicKind::TrackingEvents,
+        TopicKind::SellerEvents,
+    ];
+}
+
 /// The name of an internal topic: `<application_id>-<name>`.
 pub fn internal_name(app: &str, name: &str) -> String {
     format!("{app}-{name}")
@@ -97,15 +108,18 @@ impl Topology {
 
     /// What a topic the consumer reads is, `None` for any other topic.
     pub fn kind(&self, topic: &str) -> Option<TopicKind> {
-        [
-            (&self.confirmations, TopicKind::Confirmations),
-            (&self.scans, TopicKind::Scans),
-            (&self.order_events, TopicKind::OrderEvents),
-            (&self.tracking_events, TopicKind::TrackingEvents),
-            (&self.seller_events, TopicKind::SellerEvents),
-        ]
-        .into_iter()
-        .find_map(|(name, kind)| (name == topic).then_some(kind))
+        TopicKind::ALL.into_iter().find(|k| self.topic(*k) == topic)
+    }
+
+    /// The topic of a kind.
+    pub fn topic(&self, kind: TopicKind) -> &str {
+        match kind {
+            TopicKind::Confirmations => &self.confirmations,
+            TopicKind::Scans => &self.scans,
+            TopicKind::OrderEvents => &self.order_events,
+            TopicKind::TrackingEvents => &self.tracking_events,
+            TopicKind::SellerEvents => &self.seller_events,
+        }
     }
 
     /// The changelog of the stage that reads `kind`, if it is an internal topic.
