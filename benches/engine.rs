@@ -11,6 +11,10 @@ use vtrack::engine::Engine;
 use vtrack::event::Event;
 use vtrack::generate::{generate, GenerateOptions};
 
+/// The allocator the `vtrack` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn workload() -> Vec<Event> {
     let packages = std::env::var("VTRACK_BENCH_PACKAGES")
         .ok()

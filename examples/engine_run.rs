@@ -4,6 +4,10 @@
 //! Run: `cargo run --release --example engine_run [PACKAGES] [replay|streaming]`.
 
 use std::sync::Arc;
+
+/// The allocator the `vtrack` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 use vtrack::carriers::CarrierRegistry;
 use vtrack::config::EngineConfig;
