@@ -3,8 +3,7 @@
 //! window, and updates the answer when a new scan changes it (design guide section 2).
 
 use super::messages::{
-    FactsMsg, LateReason, PackageRef, PackedFacts, ScanFacts, ScanIn, Subscribe, TrackingInput,
-    Unsubscribe,
+    FactsMsg, LateReason, PackageRef, ScanFacts, ScanIn, Subscribe, TrackingInput, Unsubscribe,
 };
 use super::scans::ScanList;
 use super::slab::Slab;
@@ -43,12 +42,15 @@ impl Shapes {
                 self.0.len() - 1
             }
         };
-        u32::try_from(i).expect("fewer than 2^32 subscription shapes")
+        u32::try_from(i)
+            .ok()
+            .filter(|i| i & OVERLOADED == 0)
+            .expect("fewer than 2^31 subscription shapes")
     }
 
     /// The window and accepted carriers of a subscription.
     fn window(&self, sub: &Sub) -> Window {
-        let shape = self.0[sub.shape as usize];
+        let shape = self.0[(sub.shape & !OVERLOADED) as usize];
         Window {
             from: sub.from,
             to: sub.from.wrapping_add(shape.span),
@@ -65,22 +67,25 @@ struct Window {
     accepted: CarrierSet,
 }
 
-/// A package's subscription to a tracking ID.
+/// A package's subscription to a tracking ID. The facts it was last sent are not kept: they
+/// are the facts of the scans held, which a new scan's effect is compared with.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Sub {
     package: PackageRef,
     seq: u32,
-    /// Index of its window length and accepted carriers in the stage's [`Shapes`].
+    /// Index of its window length and accepted carriers in the stage's [`Shapes`]; the top bit
+    /// marks a subscription beyond the fan-out bound.
     shape: u32,
     from: Millis,
-    /// The facts last sent; `sent.overloaded()` says the subscription is beyond the bound.
-    sent: PackedFacts,
 }
+
+/// The bit of [`Sub::shape`] that marks a subscription beyond the fan-out bound.
+const OVERLOADED: u32 = 1 << 31;
 
 impl Sub {
     /// Beyond the fan-out bound: scans are not matched.
     fn overloaded(&self) -> bool {
-        self.sent.overloaded()
+        self.shape & OVERLOADED != 0
     }
 }
 
@@ -203,26 +208,28 @@ impl TrackingStage {
         let i = self.entry(&s.tracking);
         let entry = &mut self.entries[i];
         let carrier = s.carrier.unwrap_or(UNKNOWN_CARRIER);
+        // The facts each subscription holds are those of the scans held before this one.
+        let mut before: SmallVec<[(usize, Window, ScanFacts); 2]> = SmallVec::new();
+        for (k, sub) in entry.subs.iter().enumerate() {
+            let w = self.shapes.window(sub);
+            if !sub.overloaded() && (w.from..=w.to).contains(&s.scanned_at) {
+                before.push((k, w, facts_for(&entry.scans, &w)));
+            }
+        }
         if !record_scan(entry, carrier, s.scan_type, s.scanned_at) {
             return;
         }
         let mut late_for_closed = false;
-        for sub in entry.subs.iter_mut().filter(|sub| !sub.overloaded()) {
-            let w = self.shapes.window(sub);
-            if s.scanned_at < w.from || s.scanned_at > w.to {
-                continue;
-            }
-            let one = single_scan_facts(&w, carrier, s.scan_type, s.scanned_at);
-            let sent = ScanFacts::from(sub.sent);
-            let merged = sent.merge(one);
-            if merged == sent {
+        for (k, w, held) in before {
+            let merged = held.merge(single_scan_facts(&w, carrier, s.scan_type, s.scanned_at));
+            if merged == held {
                 continue;
             }
             if now >= w.to {
                 late_for_closed = true;
                 continue;
             }
-            sub.sent = merged.into();
+            let sub = &entry.subs[k];
             out.facts.push(FactsMsg {
                 package: sub.package.clone(),
                 seq: sub.seq,
@@ -247,12 +254,15 @@ impl TrackingStage {
             span: s.to.wrapping_sub(s.from),
             accepted: s.accepted,
         });
-        let mut sub = Sub {
+        let sub = Sub {
             package: s.package,
             seq: s.seq,
-            shape,
+            shape: if overloaded {
+                shape | OVERLOADED
+            } else {
+                shape
+            },
             from: s.from,
-            sent: PackedFacts::default(),
         };
         let facts = if overloaded {
             ScanFacts {
@@ -262,7 +272,6 @@ impl TrackingStage {
         } else {
             facts_for(&entry.scans, &self.shapes.window(&sub))
         };
-        sub.sent = facts.into();
         out.facts.push(FactsMsg {
             package: sub.package.clone(),
             seq: sub.seq,
