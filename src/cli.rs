@@ -77,6 +77,24 @@ pub struct WorkloadArgs {
     /// Fraction of events sent twice.
     #[arg(long)]
     pub duplicate_rate: Option<f64>,
+    /// Largest displacement of an event from event-time order, e.g. `30m` (default) or `0s`
+    /// for events in order.
+    #[arg(long, value_parser = parse_duration)]
+    pub disorder: Option<Millis>,
+    /// How often each scenario happens, as `NAME=RATE` pairs separated by commas (repeatable),
+    /// e.g. `--mix missing_tracking=0.05,wrong_carrier=0.02`. Names: the scenarios
+    /// `generate` lists (rates per package; `cancelled_*` per order), `multi_package` (per
+    /// order), `mediocre_sellers`, `bad_sellers` (shares of sellers), `mediocre_factor`,
+    /// `bad_factor` (how many times a good seller's mistakes they make). `--mix none` sets
+    /// every scenario rate to 0 first (only clean shipments, unless named after it).
+    #[arg(long, value_delimiter = ',')]
+    pub mix: Vec<String>,
+}
+
+/// Parses a duration such as `30m`, `2h`, `1500ms` (the configuration file's syntax).
+fn parse_duration(s: &str) -> Result<Millis, String> {
+    crate::config::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (a number and a unit: ms, s, m, h, d)"))
 }
 
 /// `vtrack generate` flags: files (`--confirmations` and `--scans`), `--kafka`, or both.
@@ -184,7 +202,34 @@ impl WorkloadArgs {
         if let Some(v) = self.duplicate_rate {
             o.duplicate_rate = v;
         }
+        if let Some(v) = self.disorder {
+            o.disorder = v;
+        }
         o
+    }
+
+    /// [`Self::options`], with the `--mix` settings applied in order.
+    pub fn options_with_mix(&self, defaults: GenerateOptions) -> Result<GenerateOptions> {
+        let mut o = self.options(defaults);
+        for item in &self.mix {
+            if item == "none" {
+                o.mix = crate::generate::FailureMix::none();
+                continue;
+            }
+            let (name, rate) = item
+                .split_once('=')
+                .with_context(|| format!("--mix `{item}`: expected NAME=RATE or none"))?;
+            let rate: f64 = rate
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r: &f64| r.is_finite() && *r >= 0.0)
+                .with_context(|| format!("--mix `{item}`: the rate must be a number >= 0"))?;
+            o.mix
+                .set(name.trim(), rate)
+                .map_err(|e| anyhow::anyhow!("--mix `{item}`: {e}"))?;
+        }
+        Ok(o)
     }
 }
 
@@ -215,6 +260,17 @@ fn run_processor(config: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// Writes `text` to standard output. A reader that went away (`vtrack replay … | head -1`)
+/// is not an error: the work is done and its files are written.
+fn say(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("writing to standard output"),
+    }
+}
+
 fn run_replay(a: ReplayArgs) -> Result<()> {
     let config = Config::load(a.config.as_deref())?;
     let carriers = Arc::new(config.carrier_registry()?);
@@ -226,13 +282,15 @@ fn run_replay(a: ReplayArgs) -> Result<()> {
         progress: std::io::stderr().is_terminal(),
     };
     let summary = replay(&opts, &config.engine, carriers)?;
-    println!("{}", summary.render());
-    println!("wrote {}", opts.out.display());
-    Ok(())
+    say(&format!(
+        "{}\nwrote {}\n",
+        summary.render(),
+        opts.out.display()
+    ))
 }
 
 fn run_generate(a: GenerateArgs) -> Result<()> {
-    let opts = a.workload.options(GenerateOptions::default());
+    let opts = a.workload.options_with_mix(GenerateOptions::default())?;
     let stats = match (&a.confirmations, &a.scans) {
         (Some(confirmations), Some(scans)) => Some(generate_files(&opts, confirmations, scans)?),
         (None, None) if a.kafka => None,
@@ -243,14 +301,14 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
     } else {
         stats.context("nothing was generated")?
     };
-    println!("scenarios:");
+    let mut text = String::from("scenarios:\n");
     for s in crate::generate::Scenario::ALL {
         let n = stats.scenario(s);
         if n > 0 {
-            println!("  {:<32} {n}", s.as_str());
+            text += &format!("  {:<32} {n}\n", s.as_str());
         }
     }
-    Ok(())
+    say(&text)
 }
 
 fn generate_files(
@@ -268,8 +326,8 @@ fn generate_files(
     let started = std::time::Instant::now();
     let stats = crate::generate::write_ndjson(opts, &mut confirmations, &mut scans)
         .context("writing the generated events")?;
-    println!(
-        "wrote {} confirmations to {} and {} scans to {} ({} packages, {} orders, {} duplicates) in {:.1} s",
+    say(&format!(
+        "wrote {} confirmations to {} and {} scans to {} ({} packages, {} orders, {} duplicates) in {:.1} s\n",
         stats.confirmations,
         confirmations_path.display(),
         stats.scans,
@@ -278,7 +336,7 @@ fn generate_files(
         stats.orders,
         stats.duplicates,
         started.elapsed().as_secs_f64()
-    );
+    ))?;
     Ok(stats)
 }
 
@@ -310,8 +368,8 @@ fn generate_kafka(
             )
         })?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "produced {} confirmations to topic {} and {} scans to topic {} ({} packages, {} orders, {} duplicates, {}) in {:.1} s: {:.0} events/s",
+    say(&format!(
+        "produced {} confirmations to topic {} and {} scans to topic {} ({} packages, {} orders, {} duplicates, {}) in {:.1} s: {:.0} events/s\n",
         stats.confirmations,
         kafka.confirmations_topic,
         stats.scans,
@@ -322,7 +380,7 @@ fn generate_kafka(
         format.as_str(),
         secs,
         stats.events() as f64 / secs.max(1e-9)
-    );
+    ))?;
     Ok(stats)
 }
 
@@ -334,8 +392,7 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         sellers: 400,
         ..GenerateOptions::default()
     };
-    let gen = a.workload.options(defaults);
+    let gen = a.workload.options_with_mix(defaults)?;
     let report = crate::demo::run_demo(&gen, &config.engine, carriers);
-    print!("{}", report.render(a.worst));
-    Ok(())
+    say(&report.render(a.worst))
 }

@@ -221,7 +221,8 @@ pub struct EngineConfig {
     pub seller_windows_days: Vec<u32>,
     /// A seller is at risk below this VTR (default 0.95).
     pub vtr_threshold: f64,
-    /// A tracking ID with more packages than this stops matching scans to them (default 1000).
+    /// A tracking ID with more packages than this stops matching scans to
+    /// the packages beyond the bound (default 10,000).
     pub max_packages_per_tracking_id: u32,
 }
 
@@ -234,7 +235,7 @@ impl Default for EngineConfig {
             no_scan_warning_after: 48 * crate::event::HOUR_MS,
             seller_windows_days: vec![7, 30],
             vtr_threshold: 0.95,
-            max_packages_per_tracking_id: 1000,
+            max_packages_per_tracking_id: 10_000,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! time moves, so nothing in a replay is late.
 
 use crate::carriers::CarrierRegistry;
-use crate::codec::{decode_confirmation, decode_scan, DecodeError};
+use crate::codec::{decode_confirmation_json, decode_scan_json, DecodeError};
 use crate::config::EngineConfig;
 use crate::engine::{Engine, EngineCounters, StateStats};
 use crate::event::{Event, Millis};
@@ -183,7 +183,12 @@ fn read_file(
                 error,
             })
         };
-        let event = match decode(kind, &line) {
+        // A byte-order mark (some editors write one) is not part of the first event.
+        let bytes = match line.strip_prefix(b"\xef\xbb\xbf") {
+            Some(rest) if number == 1 => rest,
+            _ => &line[..],
+        };
+        let event = match decode(kind, bytes) {
             Ok(e) => e,
             Err(e) => {
                 reject(st, e.to_string())?;
@@ -203,10 +208,12 @@ fn read_file(
     Ok(())
 }
 
+/// Decodes one NDJSON line (JSON only: the files are NDJSON, so a line that is not JSON gets
+/// the JSON parser's error, not a protobuf one).
 fn decode(kind: Kind, line: &[u8]) -> Result<Event, DecodeError> {
     match kind {
-        Kind::Confirmation => decode_confirmation(line).map(Event::Confirmation),
-        Kind::Scan => decode_scan(line).map(Event::Scan),
+        Kind::Confirmation => decode_confirmation_json(line).map(Event::Confirmation),
+        Kind::Scan => decode_scan_json(line).map(Event::Scan),
     }
 }
 

@@ -90,6 +90,16 @@ pub fn decode_scan(bytes: &[u8]) -> Result<Scan, DecodeError> {
     decode(bytes, json_in::decode_scan, proto_in::decode_scan)
 }
 
+/// Decodes a shipment confirmation from JSON only (NDJSON files).
+pub fn decode_confirmation_json(bytes: &[u8]) -> Result<Confirmation, DecodeError> {
+    json_in::decode_confirmation(bytes)
+}
+
+/// Decodes a carrier scan from JSON only (NDJSON files).
+pub fn decode_scan_json(bytes: &[u8]) -> Result<Scan, DecodeError> {
+    json_in::decode_scan(bytes)
+}
+
 /// Decodes in the detected format; JSON that does not parse is tried as protobuf, and the
 /// JSON error is kept when that fails too.
 fn decode<T>(

@@ -109,40 +109,49 @@ impl StateStats {
 /// Seed of the duplicate filter's event-id hash.
 const DEDUP_SEED: u64 = 0x7674_7261_636b_2d31;
 
-/// Remembers event ids (as 64-bit hashes) per UTC day of event time, to drop duplicates.
+/// Which input an event id belongs to: confirmations and scans come from different
+/// producers, so the same id in both is two events.
+#[derive(Debug, Clone, Copy)]
+enum IdSpace {
+    Confirmations,
+    Scans,
+}
+
+/// Remembers event ids (as 64-bit hashes, per input) with the UTC day of the event time
+/// they were first seen at, to drop duplicates whatever their own time says; the day lets
+/// [`Engine::expire`] forget ids older than any window.
 #[derive(Debug, Default)]
 struct Dedup {
-    days: FastMap<i32, rustc_hash::FxHashSet<u64>>,
+    seen: FastMap<u64, i32>,
 }
 
 impl Dedup {
-    /// True the first time an event id is seen.
-    fn first_time(&mut self, event_time: Millis, event_id: &str) -> bool {
+    /// True the first time an event id is seen in its input.
+    fn first_time(&mut self, space: IdSpace, event_time: Millis, event_id: &str) -> bool {
+        use hashbrown::hash_map::Entry;
         use std::hash::BuildHasher;
-        // One pass of a 64-bit hash of good quality (foldhash, fixed seed: the same ids give
-        // the same keys in every run).
-        let key = foldhash::quality::FixedState::with_seed(DEDUP_SEED).hash_one(event_id);
-        let day = utc_day(event_time);
-        if !self.days.contains_key(&day) {
-            self.add_day(day);
+        // One pass of a 64-bit hash of good quality (foldhash, fixed seeds: the same ids give
+        // the same keys in every run), seeded per input.
+        let seed = match space {
+            IdSpace::Confirmations => DEDUP_SEED,
+            IdSpace::Scans => DEDUP_SEED.rotate_left(32),
+        };
+        let key = foldhash::quality::FixedState::with_seed(seed).hash_one(event_id);
+        match self.seen.entry(key) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(v) => {
+                v.insert(utc_day(event_time));
+                true
+            }
         }
-        self.days.get_mut(&day).is_some_and(|ids| ids.insert(key))
-    }
-
-    /// Starts the set of a new day, sized for as many ids as the busiest day held so far
-    /// (days see similar traffic, and growing a large set step by step rehashes it each time).
-    fn add_day(&mut self, day: i32) {
-        let busiest = self.days.values().map(|s| s.len()).max().unwrap_or(0);
-        let ids = rustc_hash::FxHashSet::with_capacity_and_hasher(busiest, Default::default());
-        self.days.insert(day, ids);
     }
 
     fn expire_before(&mut self, day: i32) {
-        self.days.retain(|d, _| *d >= day);
+        self.seen.retain(|_, d| *d >= day);
     }
 
     fn bytes(&self) -> usize {
-        self.days.values().map(|s| s.capacity() * 9).sum()
+        self.seen.capacity() * (std::mem::size_of::<(u64, i32)>() + 1)
     }
 }
 
@@ -204,7 +213,10 @@ impl Engine {
     /// Processes one confirmation, update or cancellation.
     pub fn process_confirmation(&mut self, c: Confirmation) {
         self.counters.confirmations += 1;
-        if !self.dedup.first_time(c.confirmed_at, &c.event_id) {
+        if !self
+            .dedup
+            .first_time(IdSpace::Confirmations, c.confirmed_at, &c.event_id)
+        {
             self.counters.duplicates += 1;
             return;
         }
@@ -234,7 +246,10 @@ impl Engine {
             }
         };
         self.counters.scans += 1;
-        if !self.dedup.first_time(s.scanned_at, &s.event_id) {
+        if !self
+            .dedup
+            .first_time(IdSpace::Scans, s.scanned_at, &s.event_id)
+        {
             self.counters.duplicates += 1;
             return Ok(());
         }

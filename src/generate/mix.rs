@@ -292,6 +292,41 @@ impl FailureMix {
         }
     }
 
+    /// Sets one rate by its field name (the scenarios' names, `multi_package`,
+    /// `mediocre_sellers`, `bad_sellers`, `mediocre_factor`, `bad_factor`).
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), String> {
+        let field = match name {
+            "missing_tracking" => &mut self.missing_tracking,
+            "invalid_characters_fixable" => &mut self.invalid_characters_fixable,
+            "invalid_characters_other" => &mut self.invalid_characters_other,
+            "wrong_carrier" => &mut self.wrong_carrier,
+            "no_scan" => &mut self.no_scan,
+            "info_received_only" => &mut self.info_received_only,
+            "not_integrated_carrier" => &mut self.not_integrated_carrier,
+            "unknown_carrier" => &mut self.unknown_carrier,
+            "confirmed_after_delivery" => &mut self.confirmed_after_delivery,
+            "confirmed_after_promise" => &mut self.confirmed_after_promise,
+            "placeholder_id" => &mut self.placeholder_id,
+            "reused_old_id" => &mut self.reused_old_id,
+            "corrected_tracking" => &mut self.corrected_tracking,
+            "corrected_carrier" => &mut self.corrected_carrier,
+            "digital" => &mut self.digital,
+            "small_envelope" => &mut self.small_envelope,
+            "freight_non_integrated" => &mut self.freight_non_integrated,
+            "recycled_id" => &mut self.recycled_id,
+            "cancelled_before_confirm" => &mut self.cancelled_before_confirm,
+            "cancelled_after_confirm" => &mut self.cancelled_after_confirm,
+            "multi_package" => &mut self.multi_package,
+            "mediocre_sellers" => &mut self.mediocre_sellers,
+            "bad_sellers" => &mut self.bad_sellers,
+            "mediocre_factor" => &mut self.mediocre_factor,
+            "bad_factor" => &mut self.bad_factor,
+            _ => return Err(format!("unknown name `{name}`")),
+        };
+        *field = value;
+        Ok(())
+    }
+
     /// The per-package rate of a scenario (0 for `Valid` and the per-order cancellations).
     pub fn rate(&self, s: Scenario) -> f64 {
         use Scenario as S;

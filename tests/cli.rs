@@ -1,0 +1,176 @@
+//! The `vtrack` binary's command-line behaviour around its inputs and outputs: generator mix
+//! flags, replay's reading of NDJSON files (duplicates, byte-order mark, errors), and a
+//! reader that goes away.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn vtrack() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vtrack"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `vtrack replay` of the given lines; returns the output directory's verdicts and dead
+/// letters as JSON values, and the summary.
+fn replay(
+    dir: &Path,
+    confirmations: &[u8],
+    scans: &[u8],
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>, String) {
+    let (c, s, out) = (dir.join("c.ndjson"), dir.join("s.ndjson"), dir.join("out"));
+    std::fs::write(&c, confirmations).unwrap();
+    std::fs::write(&s, scans).unwrap();
+    let result = run(vtrack()
+        .args(["replay", "--confirmations"])
+        .arg(&c)
+        .arg("--scans")
+        .arg(&s)
+        .arg("--out")
+        .arg(&out));
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let lines = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(out.join(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    (
+        lines("verdicts.ndjson"),
+        lines("dead_letters.ndjson"),
+        stdout(&result),
+    )
+}
+
+const CONFIRM_UPS: &str = r#"{"event_id":"1","seller_id":"S1","order_id":"O1","carrier":"UPS","tracking_id":"1Z999AA10123456784","confirmed_at":"2026-11-01T10:00:00Z"}"#;
+
+#[test]
+fn the_same_event_id_in_confirmations_and_scans_is_two_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = r#"{"event_id":"1","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-01T12:00:00Z"}"#;
+    let (verdicts, dead, summary) = replay(dir.path(), CONFIRM_UPS.as_bytes(), scan.as_bytes());
+    assert!(dead.is_empty());
+    assert_eq!(verdicts.len(), 1);
+    assert_eq!(verdicts[0]["status"], "VALID", "{}", verdicts[0]);
+    assert!(summary.contains("(0 duplicates"), "{summary}");
+}
+
+#[test]
+fn a_repeated_event_id_is_a_duplicate_whatever_its_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let repeated = r#"{"event_id":"1","seller_id":"S1","order_id":"O1","carrier":"UPS","tracking_id":"","confirmed_at":"2026-11-03T10:00:00Z","category":"OTHER"}"#;
+    let confirmations = format!("{CONFIRM_UPS}\n{repeated}\n");
+    let scan = r#"{"event_id":"s1","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-01T12:00:00Z"}"#;
+    let (verdicts, _, summary) = replay(dir.path(), confirmations.as_bytes(), scan.as_bytes());
+    assert_eq!(verdicts.len(), 1);
+    assert_eq!(verdicts[0]["status"], "VALID", "{}", verdicts[0]);
+    assert_eq!(verdicts[0]["category"], "UNCATEGORIZED");
+    assert!(summary.contains("(1 duplicates"), "{summary}");
+}
+
+#[test]
+fn replay_skips_a_byte_order_mark_and_names_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let confirmations = format!("\u{feff}{CONFIRM_UPS}\nnot json\n");
+    let (verdicts, dead, _) = replay(dir.path(), confirmations.as_bytes(), b"");
+    assert_eq!(
+        verdicts.len(),
+        1,
+        "the first line decodes despite its byte-order mark"
+    );
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["line"], 2);
+    let error = dead[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("JSON") && !error.contains("protobuf"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_reader_that_went_away_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, s) = (dir.path().join("c.ndjson"), dir.path().join("s.ndjson"));
+    std::fs::write(&c, CONFIRM_UPS).unwrap();
+    std::fs::write(&s, "").unwrap();
+    // A pipe whose reading end is closed before vtrack writes anything: every write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = vtrack()
+        .args(["replay", "--confirmations"])
+        .arg(&c)
+        .arg("--scans")
+        .arg(&s)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("out/verdicts.ndjson").exists());
+}
+
+/// The scenario counts `vtrack generate` prints.
+fn scenarios(out: &Output) -> std::collections::HashMap<String, u64> {
+    stdout(out)
+        .lines()
+        .skip_while(|l| *l != "scenarios:")
+        .skip(1)
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            Some((parts.next()?.to_string(), parts.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn generate_mix_sets_how_often_each_scenario_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let generate = |mix: &str| {
+        run(vtrack()
+            .args(["generate", "--packages", "2000", "--confirmations"])
+            .arg(dir.path().join("c.ndjson"))
+            .arg("--scans")
+            .arg(dir.path().join("s.ndjson"))
+            .args(["--mix", mix]))
+    };
+    let out = generate("none,wrong_carrier=0.5");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts = scenarios(&out);
+    let wrong = counts.get("wrong_carrier").copied().unwrap_or(0);
+    assert!((600..=1400).contains(&wrong), "{counts:?}");
+    assert!(
+        counts.keys().all(|k| k == "wrong_carrier" || k == "valid"),
+        "{counts:?}"
+    );
+    let default = scenarios(&generate("digital=0"));
+    assert!(
+        !default.contains_key("digital") && default.contains_key("small_envelope"),
+        "{default:?}"
+    );
+    let bad = generate("no_such_failure=0.1");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no_such_failure"));
+}
