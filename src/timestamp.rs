@@ -1,7 +1,7 @@
 //! Timestamps on the wire: RFC 3339 strings (any offset) or epoch milliseconds.
 //!
 //! Formatting is hand-written for the years 0000 to 9999 (a civil date from a day number by
-//! Howard Hinnant's `civil_from_days`, digits into a fixed buffer); other values take
+//! Howard Hinnant's `civil_from_days`, digits into fixed arrays); other values take
 //! chrono's formatting, so the text is chrono's for every input.
 
 use crate::event::{Millis, DAY_MS};
@@ -34,26 +34,18 @@ pub fn write_rfc3339(out: &mut String, t: Millis) {
         out.push_str(&chrono_rfc3339(t));
         return;
     }
-    let ms = t.rem_euclid(DAY_MS);
+    let ms = t.rem_euclid(DAY_MS) as u32;
     let (secs, millis) = (ms / 1000, ms % 1000);
-    let mut buf = [0u8; 24];
-    write_date(&mut buf, day);
-    buf[10] = b'T';
-    write_two(&mut buf[11..], secs / 3600);
-    buf[13] = b':';
-    write_two(&mut buf[14..], secs / 60 % 60);
-    buf[16] = b':';
-    write_two(&mut buf[17..], secs % 60);
-    let len = if millis == 0 {
-        19
-    } else {
-        buf[19] = b'.';
-        write_two(&mut buf[20..], millis / 10);
-        buf[22] = digit(millis % 10);
-        23
-    };
-    buf[len] = b'Z';
-    push_ascii(out, &buf[..=len]);
+    let [h0, h1] = two_digits(secs / 3600);
+    let [m0, m1] = two_digits(secs / 60 % 60);
+    let [s0, s1] = two_digits(secs % 60);
+    push_ascii(out, &date(day));
+    push_ascii(out, &[b'T', h0, h1, b':', m0, m1, b':', s0, s1]);
+    if millis != 0 {
+        let [c0, c1] = two_digits(millis / 10);
+        push_ascii(out, &[b'.', c0, c1, digit(millis % 10)]);
+    }
+    out.push('Z');
 }
 
 /// Formats a UTC day number (days since 1970-01-01) as `YYYY-MM-DD`.
@@ -70,55 +62,55 @@ pub fn write_day(out: &mut String, day: i32) {
         out.push_str(&chrono_day(day));
         return;
     }
-    let mut buf = [0u8; 10];
-    write_date(&mut buf, day);
-    push_ascii(out, &buf);
+    push_ascii(out, &date(day));
 }
 
-/// Writes the date of a day number in `FIRST_DAY..=LAST_DAY` as `YYYY-MM-DD` into `buf[..10]`.
-fn write_date(buf: &mut [u8], day: i64) {
+/// The date of a day number in `FIRST_DAY..=LAST_DAY` as `YYYY-MM-DD`.
+fn date(day: i64) -> [u8; 10] {
     let (year, month, dom) = civil_from_days(day);
-    write_two(buf, year / 100);
-    write_two(&mut buf[2..], year % 100);
-    buf[4] = b'-';
-    write_two(&mut buf[5..], month);
-    buf[7] = b'-';
-    write_two(&mut buf[8..], dom);
+    let [y0, y1] = two_digits(year / 100);
+    let [y2, y3] = two_digits(year % 100);
+    let [m0, m1] = two_digits(month);
+    let [d0, d1] = two_digits(dom);
+    [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1]
 }
 
-/// The proleptic Gregorian (year, month, day) of a day number (days since 1970-01-01), by
+/// The proleptic Gregorian (year, month, day) of a day number in `FIRST_DAY..=LAST_DAY`, by
 /// Howard Hinnant's `civil_from_days`: eras of 400 years (146 097 days) whose years start on
-/// March 1st, so the leap day is the last day of a year.
-fn civil_from_days(day: i64) -> (i64, i64, i64) {
-    let z = day + 719_468; // days since 0000-03-01
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of the era, 0..=146_096
+/// March 1st, so the leap day is the last day of a year. Counting from -0400-03-01 keeps
+/// every quantity non-negative.
+fn civil_from_days(day: i64) -> (u32, u32, u32) {
+    debug_assert!((FIRST_DAY..=LAST_DAY).contains(&day));
+    let z = (day + 719_468 + 146_097) as u32; // days since -0400-03-01
+    let era = z / 146_097;
+    let doe = z % 146_097; // day of the era, 0..=146_096
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of the era, 0..=399
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of the March-based year, 0..=365
     let mp = (5 * doy + 2) / 153; // month from March, 0..=11
     let dom = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let year = yoe + era * 400 + u32::from(month <= 2) - 400;
     (year, month, dom)
 }
 
-/// Writes a value below 100 as two digits into `buf[..2]`.
-fn write_two(buf: &mut [u8], n: i64) {
-    buf[0] = digit(n / 10);
-    buf[1] = digit(n % 10);
+/// The two ASCII digits of a value below 100.
+fn two_digits(n: u32) -> [u8; 2] {
+    [digit(n / 10), digit(n % 10)]
 }
 
 /// The ASCII digit of a value below 10.
-fn digit(n: i64) -> u8 {
+fn digit(n: u32) -> u8 {
     b'0' + n as u8
 }
 
 /// Appends ASCII bytes to a string.
 fn push_ascii(out: &mut String, bytes: &[u8]) {
-    out.push_str(std::str::from_utf8(bytes).expect("digits and punctuation are ASCII"));
+    out.extend(bytes.iter().map(|&b| char::from(b)));
 }
 
 /// chrono's RFC 3339 text, for values outside the years 0000 to 9999.
+#[cold]
+#[inline(never)]
 fn chrono_rfc3339(t: Millis) -> String {
     match DateTime::<Utc>::from_timestamp_millis(t) {
         Some(dt) => dt.to_rfc3339_opts(SecondsFormat::AutoSi, true),
@@ -127,6 +119,8 @@ fn chrono_rfc3339(t: Millis) -> String {
 }
 
 /// chrono's `YYYY-MM-DD` text, for days outside the years 0000 to 9999.
+#[cold]
+#[inline(never)]
 fn chrono_day(day: i64) -> String {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     match epoch.checked_add_signed(chrono::Duration::days(day)) {
