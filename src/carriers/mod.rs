@@ -13,6 +13,7 @@ mod load;
 pub use alias::alias_key;
 
 use format::Formats;
+use rustc_hash::FxHashMap;
 
 /// The built-in US carriers file.
 const DEFAULT_US: &str = include_str!("../../config/carriers.toml");
@@ -92,6 +93,8 @@ struct Carrier {
 #[derive(Debug, Clone)]
 pub struct CarrierRegistry {
     carriers: Vec<Carrier>,
+    /// Canonical codes to carriers (`by_code` is asked for every verdict record).
+    codes: FxHashMap<Box<str>, CarrierId>,
     aliases: alias::AliasTable,
     integrated: CarrierSet,
     formats: Formats,
@@ -113,8 +116,14 @@ impl CarrierRegistry {
         let integrated = (0..carriers.len())
             .filter(|&i| carriers[i].integrated)
             .fold(0, |set, i| set | bit(i as CarrierId));
+        let codes = carriers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.code.as_str().into(), i as CarrierId))
+            .collect();
         CarrierRegistry {
             carriers,
+            codes,
             aliases,
             integrated,
             formats,
@@ -129,10 +138,7 @@ impl CarrierRegistry {
 
     /// The carrier with exactly this canonical code.
     pub fn by_code(&self, code: &str) -> Option<CarrierId> {
-        self.carriers
-            .binary_search_by(|c| c.code.as_str().cmp(code))
-            .ok()
-            .map(|i| i as CarrierId)
+        self.codes.get(code).copied()
     }
 
     /// Every carrier's id and canonical code, in alphabetical order of the codes.
