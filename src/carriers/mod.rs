@@ -9,6 +9,7 @@ mod alias;
 pub mod check_digit;
 mod format;
 mod load;
+mod pattern;
 
 pub use alias::alias_key;
 
