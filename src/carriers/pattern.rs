@@ -5,12 +5,13 @@
 //! digits, classes of them, groups, alternation, bounded repetition, `^` and `$`); anything
 //! else gives `None` and leaves the format to its regex.
 //!
-//! A pattern whose every path has a fixed length expands, by [`Pattern::shapes`], into the
-//! list of its [`Shape`]s: one character class per position, and where each capture group
-//! sits. The shapes come in the order in which a backtracking matcher tries the paths, so the
-//! first shape an ID fits gives the captures the regex reports (leftmost-first semantics).
-//! Any other pattern still gives, by [`Pattern::bounds`], the lengths and first characters an
-//! ID must have to match it, to skip the regex for most IDs.
+//! A pattern whose every path has a fixed length expands, by [`Pattern::shapes`], into its
+//! [`Shape`]s: one character class per position, and where each capture group sits. Among
+//! the shapes of one length (only those compete for an ID) the order is the one in which a
+//! backtracking matcher tries the paths, so the first shape an ID fits gives the captures the
+//! regex reports (leftmost-first semantics). Any other pattern still gives, by
+//! [`Pattern::bounds`], the lengths and first characters an ID must have to match it, to
+//! skip the regex for most IDs.
 
 /// A set of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -116,16 +117,19 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// The next byte, if any.
     fn peek(&self) -> Option<u8> {
         self.text.get(self.at).copied()
     }
 
+    /// Steps over `b` if it comes next.
     fn eat(&mut self, b: u8) -> bool {
         let found = self.peek() == Some(b);
         self.at += usize::from(found);
         found
     }
 
+    /// Steps over `s` if it comes next.
     fn eat_str(&mut self, s: &[u8]) -> bool {
         let found = self.text[self.at..].starts_with(s);
         if found {
