@@ -195,10 +195,7 @@ impl CarrierRegistry {
 
     /// Integrated carriers with a format the ID passes (partners not added), alphabetical by code.
     pub fn detected_carriers(&self, m: &FormatMatch) -> Vec<CarrierId> {
-        let set = m.passes & self.integrated;
-        (0..self.carriers.len() as CarrierId)
-            .filter(|&i| set & bit(i) != 0)
-            .collect()
+        self.set_iter(m.passes & self.integrated).collect()
     }
 
     /// The format evidence for CARRIER_MISMATCH: the ID passes no format of the declared
@@ -231,7 +228,13 @@ impl CarrierRegistry {
 
     /// The carriers of a set, alphabetical by code (ids follow the codes' order).
     pub fn set_iter(&self, set: CarrierSet) -> impl Iterator<Item = CarrierId> + '_ {
-        (0..self.carriers.len() as CarrierId).filter(move |&i| set & bit(i) != 0)
+        // Lowest bit first, only the bits of this registry's carriers.
+        let mut rest = set & bit(self.carriers.len() as CarrierId).wrapping_sub(1);
+        std::iter::from_fn(move || {
+            let id = (rest != 0).then(|| rest.trailing_zeros() as CarrierId)?;
+            rest &= rest - 1;
+            Some(id)
+        })
     }
 
     /// Number of carriers.
@@ -268,6 +271,16 @@ mod tests {
         assert_eq!(bit(63), 1 << 63);
         assert_eq!(bit(64), 0);
         assert_eq!(bit(255), 0);
+    }
+
+    #[test]
+    fn set_iter_lists_the_registry_carriers_of_a_set() {
+        let r = CarrierRegistry::default_us();
+        let ids = |set: CarrierSet| r.set_iter(set).collect::<Vec<CarrierId>>();
+        assert!(ids(0).is_empty());
+        assert_eq!(ids(0b1011), [0, 1, 3]);
+        assert_eq!(ids(u64::MAX), (0..22).collect::<Vec<_>>());
+        assert_eq!(ids(1 << 63 | 1 << 21), [21]);
     }
 
     #[test]
