@@ -3,7 +3,7 @@
 
 use super::alias::{alias_key, AliasTable};
 use super::check_digit::{CheckDigit, Mod10};
-use super::format::{CheckSpec, Format, Formats, Lookup};
+use super::format::{CheckSpec, Format, Formats, Lookup, Matcher};
 use super::{bit, Carrier, CarrierError, CarrierId, CarrierRegistry, CarrierSet};
 use regex::Regex;
 use serde::Deserialize;
@@ -193,7 +193,7 @@ fn compile_formats(
             list.push(compile(group, rf, carriers)?);
         }
     }
-    Formats::new(list).map_err(|e| CarrierError::Parse(format!("formats: {e}")))
+    Ok(Formats::new(list))
 }
 
 /// The context of errors about one format.
@@ -240,6 +240,7 @@ fn compile(group: &str, rf: &RawFormat, carriers: CarrierSet) -> Result<Format, 
     Ok(Format {
         name: rf.name.clone(),
         carriers,
+        matcher: Matcher::new(&rf.regex, &regex),
         regex,
         max_length: rf.max_length.unwrap_or(usize::MAX),
         check,

@@ -9,10 +9,12 @@ mod alias;
 pub mod check_digit;
 mod format;
 mod load;
+mod pattern;
 
 pub use alias::alias_key;
 
 use format::Formats;
+use rustc_hash::FxHashMap;
 
 /// The built-in US carriers file.
 const DEFAULT_US: &str = include_str!("../../config/carriers.toml");
@@ -92,6 +94,8 @@ struct Carrier {
 #[derive(Debug, Clone)]
 pub struct CarrierRegistry {
     carriers: Vec<Carrier>,
+    /// Canonical codes to carriers (`by_code` is asked for every verdict record).
+    codes: FxHashMap<Box<str>, CarrierId>,
     aliases: alias::AliasTable,
     integrated: CarrierSet,
     formats: Formats,
@@ -113,8 +117,14 @@ impl CarrierRegistry {
         let integrated = (0..carriers.len())
             .filter(|&i| carriers[i].integrated)
             .fold(0, |set, i| set | bit(i as CarrierId));
+        let codes = carriers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.code.as_str().into(), i as CarrierId))
+            .collect();
         CarrierRegistry {
             carriers,
+            codes,
             aliases,
             integrated,
             formats,
@@ -129,10 +139,7 @@ impl CarrierRegistry {
 
     /// The carrier with exactly this canonical code.
     pub fn by_code(&self, code: &str) -> Option<CarrierId> {
-        self.carriers
-            .binary_search_by(|c| c.code.as_str().cmp(code))
-            .ok()
-            .map(|i| i as CarrierId)
+        self.codes.get(code).copied()
     }
 
     /// Every carrier's id and canonical code, in alphabetical order of the codes.
@@ -188,10 +195,7 @@ impl CarrierRegistry {
 
     /// Integrated carriers with a format the ID passes (partners not added), alphabetical by code.
     pub fn detected_carriers(&self, m: &FormatMatch) -> Vec<CarrierId> {
-        let set = m.passes & self.integrated;
-        (0..self.carriers.len() as CarrierId)
-            .filter(|&i| set & bit(i) != 0)
-            .collect()
+        self.set_iter(m.passes & self.integrated).collect()
     }
 
     /// The format evidence for CARRIER_MISMATCH: the ID passes no format of the declared
@@ -224,7 +228,13 @@ impl CarrierRegistry {
 
     /// The carriers of a set, alphabetical by code (ids follow the codes' order).
     pub fn set_iter(&self, set: CarrierSet) -> impl Iterator<Item = CarrierId> + '_ {
-        (0..self.carriers.len() as CarrierId).filter(move |&i| set & bit(i) != 0)
+        // Lowest bit first, only the bits of this registry's carriers.
+        let mut rest = set & bit(self.carriers.len() as CarrierId).wrapping_sub(1);
+        std::iter::from_fn(move || {
+            let id = (rest != 0).then(|| rest.trailing_zeros() as CarrierId)?;
+            rest &= rest - 1;
+            Some(id)
+        })
     }
 
     /// Number of carriers.
@@ -261,6 +271,16 @@ mod tests {
         assert_eq!(bit(63), 1 << 63);
         assert_eq!(bit(64), 0);
         assert_eq!(bit(255), 0);
+    }
+
+    #[test]
+    fn set_iter_lists_the_registry_carriers_of_a_set() {
+        let r = CarrierRegistry::default_us();
+        let ids = |set: CarrierSet| r.set_iter(set).collect::<Vec<CarrierId>>();
+        assert!(ids(0).is_empty());
+        assert_eq!(ids(0b1011), [0, 1, 3]);
+        assert_eq!(ids(u64::MAX), (0..22).collect::<Vec<_>>());
+        assert_eq!(ids(1 << 63 | 1 << 21), [21]);
     }
 
     #[test]
