@@ -321,7 +321,7 @@ fn invalid_characters_explanation_offers_removing_spaces_when_that_fixes_it() {
     }
     let v = judge([pkg("UPS", "运单123456789")], t + DAY);
     assert!(
-        !v.explanation.to_lowercase().contains("remove the space"),
+        !v.explanation.to_lowercase().contains("remove them"),
         "{}",
         v.explanation
     );

@@ -781,7 +781,7 @@ fn build_record(
     let facts = p.facts();
     let mut record = VerdictRecord {
         seller_id: syms.resolve(order.seller).to_string(),
-        order_id: order.id.to_string(),
+        order_id: String::from(&order.id),
         package_id: syms.resolve(p.package).to_string(),
         marketplace: syms.resolve(c.marketplace).to_string(),
         category: syms.resolve(c.category).to_string(),

@@ -98,32 +98,12 @@ impl ScanList {
         self.0[i] = scan;
     }
 
-    /// The distinct reporting carriers, in order.
-    pub fn carriers(&self) -> impl Iterator<Item = u8> + '_ {
-        let scans = self.scans();
-        scans
+    /// Every scan held, as `(carrier, time, delivered)`: by carrier, then time.
+    pub fn iter(&self) -> impl Iterator<Item = (u8, Millis, bool)> + '_ {
+        self.0
             .iter()
-            .enumerate()
-            .filter(move |&(i, &s)| i == 0 || carrier_of(scans[i - 1]) != carrier_of(s))
-            .map(|(_, &s)| carrier_of(s))
-    }
-
-    /// The earliest scan (delivery, with `deliveries`) of `carrier` within `[from, to]`.
-    pub fn first_in(
-        &self,
-        carrier: u8,
-        from: Millis,
-        to: Millis,
-        deliveries: bool,
-    ) -> Option<Millis> {
-        let scans = self.scans();
-        let start = pack(carrier, from, false);
-        let i = scans.partition_point(|&s| s < start);
-        scans[i..]
-            .iter()
-            .take_while(|&&s| carrier_of(s) == carrier && time_of(s) <= to)
-            .find(|&&s| time_of(s) >= from && (!deliveries || delivered(s)))
-            .map(|&s| time_of(s))
+            .take_while(|&&s| s != FREE)
+            .map(|&s| (carrier_of(s), time_of(s), delivered(s)))
     }
 
     /// Drops the scans before `start`; frees the allocation when none is left.
@@ -182,15 +162,14 @@ mod tests {
             assert!(l.insert(2, t, false));
         }
         assert_eq!(l.len(), 8);
-        assert_eq!(l.carriers().collect::<Vec<_>>(), vec![1, 2]);
-        assert_eq!(l.first_in(2, 25, 100, false), Some(30));
-        assert_eq!(l.first_in(2, 25, 100, true), Some(50));
-        assert_eq!(l.first_in(2, 51, 100, true), None);
-        assert_eq!(l.first_in(1, 0, 69, false), None);
-        assert_eq!(l.first_in(1, 0, 70, true), Some(70));
+        let held: Vec<_> = l.iter().collect();
+        let times_of_2: Vec<_> = held.iter().filter(|s| s.0 == 2).map(|s| s.1).collect();
+        assert_eq!(held[0], (1, 70, true));
+        assert_eq!(times_of_2, vec![10, 20, 30, 50, 60, 80, 90]);
+        assert_eq!(held.iter().filter(|s| s.2).count(), 2);
         l.retain_from(55);
         assert_eq!(l.len(), 4);
-        assert_eq!(l.first_in(2, 0, 100, true), None);
+        assert_eq!(l.iter().filter(|s| s.2).count(), 1);
         l.retain_from(1000);
         assert!(l.is_empty());
         assert_eq!(l.heap_bytes(), 0);

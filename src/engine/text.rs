@@ -248,6 +248,13 @@ impl Ord for PackedStr {
     }
 }
 
+/// The text, allocated at its exact size (without the formatting machinery `to_string` uses).
+impl From<&PackedStr> for String {
+    fn from(p: &PackedStr) -> String {
+        String::from(&*p.decode())
+    }
+}
+
 impl std::fmt::Display for PackedStr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.decode())

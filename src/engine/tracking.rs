@@ -389,17 +389,17 @@ fn single_scan_facts(w: &Window, carrier: u8, kind: ScanType, at: Millis) -> Sca
     }
 }
 
-/// The facts of all known scans for a subscription's window.
+/// The facts of all known scans for a subscription's window (one pass: lists are short).
 fn facts_for(scans: &ScanList, w: &Window) -> ScanFacts {
     let mut facts = ScanFacts::default();
-    for carrier in scans.carriers() {
-        let Some(first) = scans.first_in(carrier, w.from, w.to, false) else {
+    for (carrier, at, delivered) in scans.iter() {
+        if at < w.from || at > w.to {
             continue;
-        };
+        }
         let one = if accepts(w, carrier) {
             ScanFacts {
-                first_scan: Some(first),
-                first_delivery: scans.first_in(carrier, w.from, w.to, true),
+                first_scan: Some(at),
+                first_delivery: delivered.then_some(at),
                 ..ScanFacts::default()
             }
         } else {

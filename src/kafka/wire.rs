@@ -192,7 +192,7 @@ impl Translator<'_> {
     pub fn package_out(&self, p: &PackageRef) -> WirePackage {
         WirePackage {
             seller: self.syms.resolve(p.seller).to_string(),
-            order: p.order.to_string(),
+            order: String::from(&p.order),
             package: self.syms.resolve(p.package).to_string(),
         }
     }
@@ -226,7 +226,7 @@ impl Translator<'_> {
         TrackingRecord::Subscribe {
             package: self.package_out(&s.package),
             seq: s.seq,
-            tracking: s.tracking.to_string(),
+            tracking: String::from(&s.tracking),
             from: s.from,
             to: s.to,
             accepted: self.carriers_out(s.accepted),
@@ -257,7 +257,7 @@ impl Translator<'_> {
     pub fn unsubscribe_out(&self, u: &Unsubscribe) -> TrackingRecord {
         TrackingRecord::Unsubscribe {
             package: self.package_out(&u.package),
-            tracking: u.tracking.to_string(),
+            tracking: String::from(&u.tracking),
         }
     }
 
