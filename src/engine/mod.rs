@@ -20,7 +20,7 @@ pub mod verdict;
 
 use crate::carriers::CarrierRegistry;
 use crate::config::EngineConfig;
-use crate::event::{utc_day, Confirmation, Event, Millis, Scan};
+use crate::event::{Confirmation, Event, Millis, Scan};
 use crate::records::{LateConfirmationRecord, SellerVtrRecord, VerdictRecord};
 use crate::tracking_id::{normalize, TrackingId};
 use intern::Interner;
@@ -117,18 +117,17 @@ enum IdSpace {
     Scans,
 }
 
-/// Remembers event ids (as 64-bit hashes, per input) with the UTC day of the event time
-/// they were first seen at, to drop duplicates whatever their own time says; the day lets
-/// [`Engine::expire`] forget ids older than any window.
+/// Remembers every event id of the run (as a 64-bit hash, per input), to drop duplicates
+/// whatever their own time says. Replay and the demo are bounded runs; the Kafka driver does
+/// not use it (its stages are idempotent).
 #[derive(Debug, Default)]
 struct Dedup {
-    seen: FastMap<u64, i32>,
+    seen: hashbrown::HashSet<u64, rustc_hash::FxBuildHasher>,
 }
 
 impl Dedup {
     /// True the first time an event id is seen in its input.
-    fn first_time(&mut self, space: IdSpace, event_time: Millis, event_id: &str) -> bool {
-        use hashbrown::hash_map::Entry;
+    fn first_time(&mut self, space: IdSpace, event_id: &str) -> bool {
         use std::hash::BuildHasher;
         // One pass of a 64-bit hash of good quality (foldhash, fixed seeds: the same ids give
         // the same keys in every run), seeded per input.
@@ -136,22 +135,12 @@ impl Dedup {
             IdSpace::Confirmations => DEDUP_SEED,
             IdSpace::Scans => DEDUP_SEED.rotate_left(32),
         };
-        let key = foldhash::quality::FixedState::with_seed(seed).hash_one(event_id);
-        match self.seen.entry(key) {
-            Entry::Occupied(_) => false,
-            Entry::Vacant(v) => {
-                v.insert(utc_day(event_time));
-                true
-            }
-        }
-    }
-
-    fn expire_before(&mut self, day: i32) {
-        self.seen.retain(|_, d| *d >= day);
+        self.seen
+            .insert(foldhash::quality::FixedState::with_seed(seed).hash_one(event_id))
     }
 
     fn bytes(&self) -> usize {
-        self.seen.capacity() * (std::mem::size_of::<(u64, i32)>() + 1)
+        self.seen.allocation_size()
     }
 }
 
@@ -213,10 +202,7 @@ impl Engine {
     /// Processes one confirmation, update or cancellation.
     pub fn process_confirmation(&mut self, c: Confirmation) {
         self.counters.confirmations += 1;
-        if !self
-            .dedup
-            .first_time(IdSpace::Confirmations, c.confirmed_at, &c.event_id)
-        {
+        if !self.dedup.first_time(IdSpace::Confirmations, &c.event_id) {
             self.counters.duplicates += 1;
             return;
         }
@@ -246,10 +232,7 @@ impl Engine {
             }
         };
         self.counters.scans += 1;
-        if !self
-            .dedup
-            .first_time(IdSpace::Scans, s.scanned_at, &s.event_id)
-        {
+        if !self.dedup.first_time(IdSpace::Scans, &s.event_id) {
             self.counters.duplicates += 1;
             return Ok(());
         }
@@ -291,9 +274,6 @@ impl Engine {
     /// Drops state no later event can change (streaming only: replay reads the final state).
     pub fn expire(&mut self) {
         self.tracking.expire();
-        let retention = self.cfg.lookback + self.cfg.horizon + self.cfg.allowed_lateness;
-        self.dedup
-            .expire_before(utc_day(self.now.saturating_sub(retention)));
     }
 
     /// Hands the order stage's output on, leaving `out` empty (its buffers are reused).
