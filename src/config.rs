@@ -83,7 +83,8 @@ pub struct KafkaConfig {
     pub bootstrap_servers: String,
     /// Consumer group id and prefix of every internal topic; instances with the same id share the work.
     pub application_id: String,
-    /// This instance's stable id (transactional id suffix). Empty: `VTRACK_INSTANCE_ID`, else the host name.
+    /// This instance's stable id (transactional id suffix). Empty: `VTRACK_INSTANCE_ID`, else the
+    /// first free slot of this machine: the host name, then `<host>-1`, … (`kafka::instance`).
     pub instance_id: String,
     /// Input topic of shipment confirmations.
     pub confirmations_topic: String,
@@ -185,19 +186,6 @@ impl std::fmt::Debug for KafkaConfig {
             .field("output_format", &self.output_format)
             .field("properties", &props)
             .finish_non_exhaustive()
-    }
-}
-
-impl KafkaConfig {
-    /// The instance id: configured, else `VTRACK_INSTANCE_ID`/`HOSTNAME`, else `vtrack-0`.
-    pub fn resolved_instance_id(&self) -> String {
-        if !self.instance_id.is_empty() {
-            return self.instance_id.clone();
-        }
-        ["VTRACK_INSTANCE_ID", "HOSTNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| "vtrack-0".to_string())
     }
 }
 

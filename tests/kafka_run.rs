@@ -44,6 +44,38 @@ fn two_instances_split_the_work_and_give_the_same_results() {
 }
 
 #[test]
+fn instances_started_alike_on_one_machine_take_distinct_ids_and_share_the_work() {
+    require_broker!();
+    let f = Fixture::new(2000);
+    // No instance id configured or given: each claims a free slot of this machine.
+    let (mut a, log_a) = f.spawn("");
+    let (mut b, log_b) = f.spawn("");
+    let assigned = |log: &Path| {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .contains("partitions assigned")
+    };
+    let both = poll_until(Duration::from_secs(60), || {
+        assigned(&log_a) && assigned(&log_b)
+    });
+    assert!(both, "both instances should hold partitions");
+    f.produce();
+    let records = f.assert_converges(&[&log_a, &log_b]);
+    assert_exactly_once(&records);
+    // The id each logged at start (`instance="…"`, between colour codes).
+    let id_of = |log: &Path| {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let line = text.lines().find(|l| l.contains("vtrack run started"))?;
+        let quoted = line.split("instance").nth(1)?.split('"').nth(1)?;
+        Some(quoted.to_string())
+    };
+    let (id_a, id_b) = (id_of(&log_a), id_of(&log_b));
+    assert!(id_a.is_some() && id_a != id_b, "{id_a:?} {id_b:?}");
+    stop_gracefully(&mut a);
+    stop_gracefully(&mut b);
+}
+
+#[test]
 fn an_instance_killed_mid_stream_and_restarted_loses_and_doubles_nothing() {
     require_broker!();
     let f = Fixture::new(4000);

@@ -846,7 +846,8 @@ fn advertised_url(config: &Config, server: Option<&HttpServer>) -> String {
 /// Runs the processor until `stop` is set, then commits and leaves the group.
 pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let k = &config.kafka;
-    let instance = k.resolved_instance_id();
+    let claimed = super::instance::claim(k);
+    let instance = claimed.id.clone();
     let carriers = Arc::new(config.carrier_registry()?);
     let prometheus = crate::metrics::install();
     let health = Arc::new(Health::new(config.http.ready_max_lag));
