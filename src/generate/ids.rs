@@ -402,7 +402,7 @@ mod tests {
             .enumerate()
             .map(|(k, v)| if k % 2 == 0 { v * 2 } else { *v })
             .sum();
-        id.starts_with('C') && id.len() == 15 && (total + check[0]) % 10 == 0
+        id.starts_with('C') && id.len() == 15 && (total + check[0]).is_multiple_of(10)
     }
 
     #[test]

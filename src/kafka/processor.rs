@@ -157,7 +157,7 @@ impl Worker {
     ) -> Result<(), RunError> {
         self.stats.records += 1;
         self.sink.arrival.set(arrival);
-        if self.stats.records % 256 == 0 {
+        if self.stats.records.is_multiple_of(256) {
             self.stats.last_record_ms = self.started.elapsed().as_millis() as u64;
         }
         let payload = payload.unwrap_or_default();

@@ -155,14 +155,14 @@ pub fn produce_workload(
         };
         send(&producer, topic, key.as_bytes(), &payload)?;
         sent += 1;
-        if let Some(rate) = rate.filter(|r| *r > 0.0 && sent % 100 == 0) {
+        if let Some(rate) = rate.filter(|r| *r > 0.0 && sent.is_multiple_of(100)) {
             // Pacing: wait until the wall clock catches up with the events sent.
             let due = Duration::from_secs_f64(sent as f64 / rate);
             while let Some(ahead) = due.checked_sub(started.elapsed()) {
                 producer.poll(ahead);
             }
         }
-        if sent % POLL_EVERY == 0 {
+        if sent.is_multiple_of(POLL_EVERY) {
             producer.poll(Duration::ZERO);
             if let Some(e) = producer.context().failure() {
                 return Err(e);

@@ -161,6 +161,6 @@ impl FaultInjection {
             return false;
         };
         self.commits += 1;
-        self.commits % n == 0
+        self.commits.is_multiple_of(n)
     }
 }
