@@ -62,6 +62,11 @@ fn bad_input_goes_to_the_dead_letter_topic_and_the_rest_is_processed() {
     assert_eq!(header(not_event, "vtrack.source.partition"), "0");
     assert_eq!(header(not_event, "vtrack.source.offset"), "0");
     assert!(!header(not_event, "vtrack.error").is_empty());
+    assert_eq!(
+        not_event.key_str(),
+        "k0",
+        "a dead letter keeps its input's key"
+    );
     let missing = by_payload(missing_seller);
     assert_eq!(header(missing, "vtrack.source.offset"), "1");
     assert!(

@@ -29,6 +29,7 @@ use crate::http::health::Health;
 use crate::http::HttpServer;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Headers, OwnedHeaders};
 use rdkafka::producer::Producer;
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -146,21 +147,16 @@ impl Worker {
         ctx!(self)
     }
 
-    /// Routes one consumed message to ingest or to its task; `arrival` is its Kafka timestamp.
-    fn handle(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        offset: i64,
-        payload: Option<&[u8]>,
-        arrival: Option<i64>,
-    ) -> Result<(), RunError> {
+    /// Routes one consumed message to ingest or to its task; `arrival` is its Kafka timestamp
+    /// (none while restoring).
+    fn handle(&mut self, msg: &BorrowedMessage<'_>, arrival: Option<i64>) -> Result<(), RunError> {
+        let (topic, partition, offset) = (msg.topic(), msg.partition(), msg.offset());
         self.stats.records += 1;
         self.sink.arrival.set(arrival);
         if self.stats.records.is_multiple_of(256) {
             self.stats.last_record_ms = self.started.elapsed().as_millis() as u64;
         }
-        let payload = payload.unwrap_or_default();
+        let payload = msg.payload().unwrap_or_default();
         let Some(kind) = self.topo.kind(topic) else {
             return Ok(());
         };
@@ -170,9 +166,7 @@ impl Worker {
         let mut ctx = ctx!(self);
         let stats = &mut self.stats;
         let result = match kind {
-            TopicKind::Confirmations | TopicKind::Scans => {
-                return self.ingest(kind, topic, partition, offset, payload)
-            }
+            TopicKind::Confirmations | TopicKind::Scans => return self.ingest(kind, msg),
             TopicKind::OrderEvents => {
                 stats.order_records += 1;
                 self.orders
@@ -210,14 +204,7 @@ impl Worker {
     ) -> Result<(), RunError> {
         if let Some(result) = polled {
             let msg = result?;
-            let arrival = msg.timestamp().to_millis();
-            self.handle(
-                msg.topic(),
-                msg.partition(),
-                msg.offset(),
-                msg.payload(),
-                arrival,
-            )?;
+            self.handle(&msg, msg.timestamp().to_millis())?;
         }
         self.health.beat();
         if let Some(f) = self.failure.take() {
@@ -231,14 +218,8 @@ impl Worker {
     }
 
     /// Decodes and validates an input event, then sends it to its stage's internal topic.
-    fn ingest(
-        &mut self,
-        kind: TopicKind,
-        topic: &str,
-        partition: i32,
-        offset: i64,
-        payload: &[u8],
-    ) -> Result<(), RunError> {
+    fn ingest(&mut self, kind: TopicKind, msg: &BorrowedMessage<'_>) -> Result<(), RunError> {
+        let (partition, payload) = (msg.partition(), msg.payload().unwrap_or_default());
         let wall = wall_now();
         self.stats.input_events += 1;
         let is_scans = kind == TopicKind::Scans;
@@ -251,7 +232,7 @@ impl Worker {
             Ok(d) => d,
             Err(e) => {
                 let (kind, why) = (e.kind(), e.to_string());
-                return self.dead_letter(topic, partition, offset, payload, kind, &why);
+                return self.dead_letter(msg, kind, &why);
             }
         };
         let skew = self.config.kafka.max_future_skew;
@@ -260,7 +241,7 @@ impl Worker {
                 "event time {} lies more than max_future_skew ahead of the wall clock",
                 crate::timestamp::format_rfc3339(time)
             );
-            return self.dead_letter(topic, partition, offset, payload, "future_time", &why);
+            return self.dead_letter(msg, "future_time", &why);
         }
         let source = if is_scans {
             Source::Scans(partition)
@@ -285,10 +266,7 @@ impl Worker {
                 crate::tracking_id::TrackingId::Normalized(id) => id.into_owned(),
                 _ => {
                     return self.dead_letter(
-                        topic,
-                        partition,
-                        offset,
-                        payload,
+                        msg,
                         "invalid_field",
                         "field `tracking_id`: not well formed",
                     )
@@ -304,15 +282,15 @@ impl Worker {
         Ok(())
     }
 
+    /// Sends a bad input message to the dead-letter topic as it came (key, value and headers),
+    /// with headers naming its source and the error.
     fn dead_letter(
         &mut self,
-        topic: &str,
-        partition: i32,
-        offset: i64,
-        payload: &[u8],
+        msg: &BorrowedMessage<'_>,
         reason: &'static str,
         error: &str,
     ) -> Result<(), RunError> {
+        let (topic, partition, offset) = (msg.topic(), msg.partition(), msg.offset());
         self.stats.dead_letters += 1;
         if !self.sink.muted {
             super::meters::bad_input(topic, reason);
@@ -328,14 +306,26 @@ impl Worker {
             );
         }
         let (p, o) = (partition.to_string(), offset.to_string());
-        let h = super::sink::headers(&[
-            ("vtrack.source.topic", topic),
-            ("vtrack.source.partition", &p),
-            ("vtrack.source.offset", &o),
-            ("vtrack.error", error),
-        ]);
-        self.sink
-            .send(&self.topo.dead_letters, None, None, Some(payload), Some(h))?;
+        let mut h = OwnedHeaders::new();
+        for original in msg.headers().into_iter().flat_map(|hs| hs.iter()) {
+            h = h.insert(original);
+        }
+        let h = super::sink::add_headers(
+            h,
+            &[
+                ("vtrack.source.topic", topic),
+                ("vtrack.source.partition", &p),
+                ("vtrack.source.offset", &o),
+                ("vtrack.error", error),
+            ],
+        );
+        self.sink.send(
+            &self.topo.dead_letters,
+            None,
+            msg.key(),
+            msg.payload(),
+            Some(h),
+        )?;
         Ok(())
     }
 
@@ -503,7 +493,7 @@ impl Worker {
         let (mut count, mut last_gauges) = (0u64, Instant::now());
         read_to_ends(&reader, &parts, "restoring inputs", |read| match read {
             Read::Record(m) => {
-                self.handle(m.topic(), m.partition(), m.offset(), m.payload(), None)?;
+                self.handle(m, None)?;
                 count += 1;
                 if count % 4096 == 0 {
                     self.health.beat();
@@ -843,6 +833,12 @@ fn advertised_url(config: &Config, server: Option<&HttpServer>) -> String {
     format!("http://{host}:{}", server.addr.port())
 }
 
+/// How long the group waits for a stopped (static) member before handing its partitions to
+/// the others, unless `kafka.properties` sets `session.timeout.ms`: 10 s rather than
+/// librdkafka's 45 s, so an instance that left is replaced quickly; heartbeats come from
+/// librdkafka's own thread every 3 s, whatever the poll loop does.
+const SESSION_TIMEOUT_MS: &str = "10000";
+
 /// Runs the processor until `stop` is set, then commits and leaves the group.
 pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let k = &config.kafka;
@@ -914,6 +910,12 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("fetch.wait.max.ms", "10")
         .set("statistics.interval.ms", "5000")
+        .set(
+            "session.timeout.ms",
+            client
+                .get("session.timeout.ms")
+                .unwrap_or(SESSION_TIMEOUT_MS),
+        )
         .create_with_context(RebalanceContext {
             worker: worker.clone(),
             health: health.clone(),

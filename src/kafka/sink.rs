@@ -112,7 +112,12 @@ impl Sink {
 
 /// Headers from name/value pairs.
 pub fn headers(pairs: &[(&str, &str)]) -> OwnedHeaders {
-    pairs.iter().fold(OwnedHeaders::new(), |h, (k, v)| {
+    add_headers(OwnedHeaders::new(), pairs)
+}
+
+/// `headers` with `pairs` added after the ones it holds.
+pub fn add_headers(headers: OwnedHeaders, pairs: &[(&str, &str)]) -> OwnedHeaders {
+    pairs.iter().fold(headers, |h, (k, v)| {
         h.insert(Header {
             key: k,
             value: Some(v.as_bytes()),
