@@ -20,7 +20,7 @@ pub mod verdict;
 
 use crate::carriers::CarrierRegistry;
 use crate::config::EngineConfig;
-use crate::event::{Confirmation, Event, Millis, Scan};
+use crate::event::{utc_day, Confirmation, Event, Millis, Scan};
 use crate::records::{LateConfirmationRecord, SellerVtrRecord, VerdictRecord};
 use crate::tracking_id::{normalize, TrackingId};
 use intern::Interner;
@@ -117,30 +117,52 @@ enum IdSpace {
     Scans,
 }
 
-/// Remembers every event id of the run (as a 64-bit hash, per input), to drop duplicates
-/// whatever their own time says. Replay and the demo are bounded runs; the Kafka driver does
-/// not use it (its stages are idempotent).
+/// A set of 64-bit event-id hashes.
+type IdSet = hashbrown::HashSet<u64, rustc_hash::FxBuildHasher>;
+
+/// Remembers the event ids of the run (as 64-bit hashes), per input, to drop duplicates. A
+/// confirmation id is remembered whatever its time. Scans are six times as many, so their
+/// ids are kept per UTC day of the scan time: the set of the day at hand stays in the cache,
+/// and a carrier that sends a scan again sends the same time (the contract: producers never
+/// reuse an id for another event). Replay and the demo are bounded runs; the Kafka driver
+/// does not use it (its stages are idempotent).
 #[derive(Debug, Default)]
 struct Dedup {
-    seen: hashbrown::HashSet<u64, rustc_hash::FxBuildHasher>,
+    confirmations: IdSet,
+    scan_days: FastMap<i32, IdSet>,
 }
 
 impl Dedup {
     /// True the first time an event id is seen in its input.
-    fn first_time(&mut self, space: IdSpace, event_id: &str) -> bool {
+    fn first_time(&mut self, space: IdSpace, event_time: Millis, event_id: &str) -> bool {
         use std::hash::BuildHasher;
-        // One pass of a 64-bit hash of good quality (foldhash, fixed seeds: the same ids give
-        // the same keys in every run), seeded per input.
-        let seed = match space {
-            IdSpace::Confirmations => DEDUP_SEED,
-            IdSpace::Scans => DEDUP_SEED.rotate_left(32),
-        };
-        self.seen
-            .insert(foldhash::quality::FixedState::with_seed(seed).hash_one(event_id))
+        // One pass of a 64-bit hash of good quality (foldhash, fixed seed: the same ids give
+        // the same keys in every run).
+        let key = foldhash::quality::FixedState::with_seed(DEDUP_SEED).hash_one(event_id);
+        match space {
+            IdSpace::Confirmations => self.confirmations.insert(key),
+            IdSpace::Scans => self.scan_day(utc_day(event_time)).insert(key),
+        }
+    }
+
+    /// The scan ids of a day, a new day's set sized like the busiest day so far (days see
+    /// similar traffic, and growing a large set step by step rehashes it each time).
+    fn scan_day(&mut self, day: i32) -> &mut IdSet {
+        if !self.scan_days.contains_key(&day) {
+            let busiest = self.scan_days.values().map(|s| s.len()).max().unwrap_or(0);
+            let ids = IdSet::with_capacity_and_hasher(busiest, Default::default());
+            self.scan_days.insert(day, ids);
+        }
+        self.scan_days.get_mut(&day).expect("inserted above")
     }
 
     fn bytes(&self) -> usize {
-        self.seen.allocation_size()
+        self.confirmations.allocation_size()
+            + self
+                .scan_days
+                .values()
+                .map(IdSet::allocation_size)
+                .sum::<usize>()
     }
 }
 
@@ -202,7 +224,10 @@ impl Engine {
     /// Processes one confirmation, update or cancellation.
     pub fn process_confirmation(&mut self, c: Confirmation) {
         self.counters.confirmations += 1;
-        if !self.dedup.first_time(IdSpace::Confirmations, &c.event_id) {
+        if !self
+            .dedup
+            .first_time(IdSpace::Confirmations, c.confirmed_at, &c.event_id)
+        {
             self.counters.duplicates += 1;
             return;
         }
@@ -232,7 +257,10 @@ impl Engine {
             }
         };
         self.counters.scans += 1;
-        if !self.dedup.first_time(IdSpace::Scans, &s.event_id) {
+        if !self
+            .dedup
+            .first_time(IdSpace::Scans, s.scanned_at, &s.event_id)
+        {
             self.counters.duplicates += 1;
             return Ok(());
         }
