@@ -302,6 +302,9 @@ impl Engine {
     /// Drops state no later event can change (streaming only: replay reads the final state).
     pub fn expire(&mut self) {
         self.tracking.expire();
+        let retention = self.cfg.lookback + self.cfg.horizon + self.cfg.allowed_lateness;
+        let first_day = utc_day(self.now.saturating_sub(retention));
+        self.dedup.scan_days.retain(|day, _| *day >= first_day);
     }
 
     /// Hands the order stage's output on, leaving `out` empty (its buffers are reused).
