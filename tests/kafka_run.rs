@@ -5,7 +5,7 @@ mod kafka_support;
 
 use kafka_support::fixture::*;
 use kafka_support::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[test]
@@ -20,27 +20,31 @@ fn run_gives_the_same_final_results_as_replay() {
     drop(f.dir);
 }
 
-#[test]
-fn two_instances_split_the_work_and_give_the_same_results() {
-    require_broker!();
-    let f = Fixture::new(2000);
-    let (mut a, log_a) = f.spawn("a");
-    let (mut b, log_b) = f.spawn("b");
-    // Both members hold partitions before any input arrives, so the work is really split.
+/// Starts two instances given these ids (`""`: none given), waits until both hold
+/// partitions (so the work is really split), produces the input and checks that the
+/// outputs equal replay, exactly once. Returns the instances, still running, and their logs.
+fn two_instances_share_the_work(f: &Fixture, ids: [&str; 2]) -> [(KillOnDrop, PathBuf); 2] {
+    let [a, b] = ids.map(|id| f.spawn(id));
     let assigned = |log: &Path| {
         std::fs::read_to_string(log)
             .unwrap_or_default()
             .contains("partitions assigned")
     };
-    let both = poll_until(Duration::from_secs(60), || {
-        assigned(&log_a) && assigned(&log_b)
-    });
+    let both = poll_until(Duration::from_secs(60), || assigned(&a.1) && assigned(&b.1));
     assert!(both, "both instances should hold partitions");
     f.produce();
-    let records = f.assert_converges(&[&log_a, &log_b]);
+    let records = f.assert_converges(&[&a.1, &b.1]);
     assert_exactly_once(&records);
-    stop_gracefully(&mut a);
-    stop_gracefully(&mut b);
+    [a, b]
+}
+
+#[test]
+fn two_instances_split_the_work_and_give_the_same_results() {
+    require_broker!();
+    let f = Fixture::new(2000);
+    for (mut child, _) in two_instances_share_the_work(&f, ["a", "b"]) {
+        stop_gracefully(&mut child);
+    }
 }
 
 #[test]
@@ -48,20 +52,7 @@ fn instances_started_alike_on_one_machine_take_distinct_ids_and_share_the_work()
     require_broker!();
     let f = Fixture::new(2000);
     // No instance id configured or given: each claims a free slot of this machine.
-    let (mut a, log_a) = f.spawn("");
-    let (mut b, log_b) = f.spawn("");
-    let assigned = |log: &Path| {
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .contains("partitions assigned")
-    };
-    let both = poll_until(Duration::from_secs(60), || {
-        assigned(&log_a) && assigned(&log_b)
-    });
-    assert!(both, "both instances should hold partitions");
-    f.produce();
-    let records = f.assert_converges(&[&log_a, &log_b]);
-    assert_exactly_once(&records);
+    let instances = two_instances_share_the_work(&f, ["", ""]);
     // The id each logged at start (`instance="…"`, between colour codes).
     let id_of = |log: &Path| {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -69,10 +60,11 @@ fn instances_started_alike_on_one_machine_take_distinct_ids_and_share_the_work()
         let quoted = line.split("instance").nth(1)?.split('"').nth(1)?;
         Some(quoted.to_string())
     };
-    let (id_a, id_b) = (id_of(&log_a), id_of(&log_b));
+    let (id_a, id_b) = (id_of(&instances[0].1), id_of(&instances[1].1));
     assert!(id_a.is_some() && id_a != id_b, "{id_a:?} {id_b:?}");
-    stop_gracefully(&mut a);
-    stop_gracefully(&mut b);
+    for (mut child, _) in instances {
+        stop_gracefully(&mut child);
+    }
 }
 
 #[test]
