@@ -23,17 +23,34 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The Kafka consumer-group processor.
-    Run {
-        /// Configuration file (default: built-in defaults).
-        #[arg(long, env = "VTRACK_CONFIG")]
-        config: Option<PathBuf>,
-    },
+    Run(ConfigArgs),
     /// The engine on NDJSON files, no Kafka.
     Replay(ReplayArgs),
     /// Synthetic confirmations and scans, as NDJSON files and/or into the Kafka input topics.
     Generate(GenerateArgs),
     /// Generate a marketplace in memory, run the engine, show the outcome.
     Demo(DemoArgs),
+}
+
+/// The configuration flags every command takes: the file, then single keys over it (and over
+/// the `VTRACK_<SECTION>_<KEY>` variables).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArgs {
+    /// Configuration file (default: built-in defaults; `config/vtrack.toml` documents every key).
+    #[arg(long, env = "VTRACK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Sets one configuration key over the file and the environment, e.g.
+    /// `--set engine.horizon=30d` or `--set kafka.properties.security.protocol=SSL`
+    /// (repeatable).
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// The configuration these flags give.
+    pub fn load(&self) -> Result<Config> {
+        Ok(Config::load_with(self.config.as_deref(), &self.set)?)
+    }
 }
 
 /// `vtrack replay` flags.
@@ -51,9 +68,9 @@ pub struct ReplayArgs {
     /// Event time at the end (RFC 3339 or epoch millis); default the greatest event time in the input.
     #[arg(long, value_parser = parse_time)]
     pub as_of: Option<Millis>,
-    /// Configuration file.
-    #[arg(long, env = "VTRACK_CONFIG")]
-    pub config: Option<PathBuf>,
+    /// Configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// Workload shape shared by `generate` and `demo`.
@@ -120,9 +137,9 @@ pub struct GenerateArgs {
     /// broker takes them), e.g. to measure latency at a steady load.
     #[arg(long, requires = "kafka")]
     pub rate: Option<f64>,
-    /// Configuration file, for --kafka (default: built-in defaults, broker 127.0.0.1:9092).
-    #[arg(long, env = "VTRACK_CONFIG")]
-    pub config: Option<PathBuf>,
+    /// Configuration, for --kafka (default: built-in defaults, broker 127.0.0.1:9092).
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Encoding of the Kafka messages (files are always NDJSON).
     #[arg(long, value_enum, default_value_t = MessageFormat::Json)]
     pub format: MessageFormat,
@@ -168,9 +185,9 @@ pub struct DemoArgs {
     /// Sellers to list.
     #[arg(long, default_value_t = 15)]
     pub worst: usize,
-    /// Configuration file.
-    #[arg(long, env = "VTRACK_CONFIG")]
-    pub config: Option<PathBuf>,
+    /// Configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// Parses RFC 3339 (with offset) or epoch milliseconds.
@@ -236,7 +253,7 @@ impl WorkloadArgs {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { config } => run_processor(config),
+        Command::Run(config) => run_processor(&config),
         Command::Replay(a) => run_replay(a),
         Command::Generate(a) => run_generate(a),
         Command::Demo(a) => run_demo(a),
@@ -244,13 +261,13 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 #[cfg(not(feature = "kafka"))]
-fn run_processor(_config: Option<PathBuf>) -> Result<()> {
+fn run_processor(_config: &ConfigArgs) -> Result<()> {
     bail!("this vtrack was built without Kafka support: rebuild with the default feature `kafka`")
 }
 
 #[cfg(feature = "kafka")]
-fn run_processor(config: Option<PathBuf>) -> Result<()> {
-    let config = Config::load(config.as_deref())?;
+fn run_processor(config: &ConfigArgs) -> Result<()> {
+    let config = config.load()?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone())
@@ -272,7 +289,7 @@ fn say(text: &str) -> Result<()> {
 }
 
 fn run_replay(a: ReplayArgs) -> Result<()> {
-    let config = Config::load(a.config.as_deref())?;
+    let config = a.config.load()?;
     let carriers = Arc::new(config.carrier_registry()?);
     let opts = ReplayOptions {
         confirmations: a.confirmations,
@@ -297,7 +314,7 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
         _ => bail!("say where to write: --confirmations FILE --scans FILE, and/or --kafka"),
     };
     let stats = if a.kafka {
-        generate_kafka(&opts, a.config.as_deref(), a.format, a.rate)?
+        generate_kafka(&opts, &a.config, a.format, a.rate)?
     } else {
         stats.context("nothing was generated")?
     };
@@ -343,7 +360,7 @@ fn generate_files(
 #[cfg(not(feature = "kafka"))]
 fn generate_kafka(
     _opts: &GenerateOptions,
-    _config: Option<&std::path::Path>,
+    _config: &ConfigArgs,
     _format: MessageFormat,
     _rate: Option<f64>,
 ) -> Result<crate::generate::GenerateStats> {
@@ -353,11 +370,11 @@ fn generate_kafka(
 #[cfg(feature = "kafka")]
 fn generate_kafka(
     opts: &GenerateOptions,
-    config: Option<&std::path::Path>,
+    config: &ConfigArgs,
     format: MessageFormat,
     rate: Option<f64>,
 ) -> Result<crate::generate::GenerateStats> {
-    let config = Config::load(config)?;
+    let config = config.load()?;
     let kafka = &config.kafka;
     let started = std::time::Instant::now();
     let stats = crate::kafka::produce::produce_workload(kafka, opts, format.into(), rate)
@@ -385,7 +402,7 @@ fn generate_kafka(
 }
 
 fn run_demo(a: DemoArgs) -> Result<()> {
-    let config = Config::load(a.config.as_deref())?;
+    let config = a.config.load()?;
     let carriers = Arc::new(config.carrier_registry()?);
     let defaults = GenerateOptions {
         packages: 200_000,

@@ -265,6 +265,11 @@ pub struct CarriersConfig {
 impl Config {
     /// Loads the file (or the defaults when `path` is `None`) and applies `VTRACK_…` overrides.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with(path, &[])
+    }
+
+    /// [`Config::load`], then `SECTION.KEY=VALUE` settings (the `--set` flags) over it.
+    pub fn load_with(path: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
         let text = match path {
             Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                 path: p.to_path_buf(),
@@ -272,7 +277,7 @@ impl Config {
             })?,
             None => String::new(),
         };
-        Self::from_toml_with_env(&text, std::env::vars())
+        Self::from_toml_with(&text, std::env::vars(), sets)
     }
 
     /// Parses TOML text, then applies `VTRACK_<SECTION>_<KEY>=value` overrides from `env`.
@@ -280,10 +285,22 @@ impl Config {
         text: &str,
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        Self::from_toml_with(text, env, &[])
+    }
+
+    /// [`Config::from_toml_with_env`], then `SECTION.KEY=VALUE` settings over it.
+    pub fn from_toml_with(
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+        sets: &[String],
+    ) -> Result<Config, ConfigError> {
         let mut value: toml::Table =
             toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         for (name, raw) in env {
             apply_env_override(&mut value, &name, &raw);
+        }
+        for set in sets {
+            apply_setting(&mut value, set)?;
         }
         let config: Config = toml::Value::Table(value)
             .try_into()
@@ -343,6 +360,44 @@ fn apply_env_override(table: &mut toml::Table, name: &str, raw: &str) {
         }
         t.insert(key.to_string(), env_value(section, key, raw));
     }
+}
+
+/// Applies one `SECTION.KEY=VALUE` setting (`kafka.properties.NAME=VALUE` sets a librdkafka
+/// property). The value is typed as an environment variable's is.
+fn apply_setting(table: &mut toml::Table, setting: &str) -> Result<(), ConfigError> {
+    let bad = || {
+        ConfigError::Invalid(format!(
+            "--set `{setting}`: expected SECTION.KEY=VALUE, SECTION one of engine, carriers, kafka, http"
+        ))
+    };
+    let (path, raw) = setting.split_once('=').ok_or_else(bad)?;
+    let (section, key) = path.trim().split_once('.').ok_or_else(bad)?;
+    if !["engine", "carriers", "kafka", "http"].contains(&section) || key.is_empty() {
+        return Err(bad());
+    }
+    let toml::Value::Table(t) = table
+        .entry(section)
+        .or_insert_with(|| toml::Value::Table(Default::default()))
+    else {
+        return Err(bad());
+    };
+    match key
+        .strip_prefix("properties.")
+        .filter(|_| section == "kafka")
+    {
+        Some(property) => {
+            let props = t
+                .entry("properties")
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            if let toml::Value::Table(props) = props {
+                props.insert(property.to_string(), toml::Value::String(raw.to_string()));
+            }
+        }
+        None => {
+            t.insert(key.to_string(), env_value(section, key, raw));
+        }
+    }
+    Ok(())
 }
 
 /// An environment value as TOML: a key documented as a string takes the text as it is
@@ -431,6 +486,29 @@ mod tests {
         assert_eq!(c.http.bind, "0.0.0.0:8080");
         assert_eq!(c.http.ready_max_lag, 5);
         assert!(!format!("{:?}", c.kafka).contains("hunter2"));
+    }
+
+    #[test]
+    fn set_flags_override_environment_and_file() {
+        let sets = [
+            "engine.horizon=5d".to_string(),
+            "kafka.application_id=2025".to_string(),
+            "kafka.properties.security.protocol=SSL".to_string(),
+        ];
+        let env = [("VTRACK_ENGINE_HORIZON".to_string(), "3d".to_string())];
+        let c = Config::from_toml_with("[engine]\nhorizon = \"1d\"\n", env.into_iter(), &sets)
+            .expect("config");
+        assert_eq!(c.engine.horizon, 5 * crate::event::DAY_MS);
+        assert_eq!(c.kafka.application_id, "2025");
+        assert_eq!(
+            c.kafka
+                .properties
+                .get("security.protocol")
+                .map(String::as_str),
+            Some("SSL")
+        );
+        let bad = ["engine.horizon".to_string()];
+        assert!(Config::from_toml_with("", std::iter::empty(), &bad).is_err());
     }
 
     #[test]

@@ -18,13 +18,16 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `vtrack replay` of the given lines; returns the output directory's verdicts and dead
-/// letters as JSON values, and the summary.
-fn replay(
-    dir: &Path,
-    confirmations: &[u8],
-    scans: &[u8],
-) -> (Vec<serde_json::Value>, Vec<serde_json::Value>, String) {
+/// What a replay wrote: verdicts and dead letters as JSON values, and the summary.
+type Replayed = (Vec<serde_json::Value>, Vec<serde_json::Value>, String);
+
+/// `vtrack replay` of the given lines.
+fn replay(dir: &Path, confirmations: &[u8], scans: &[u8]) -> Replayed {
+    replay_with(dir, confirmations, scans, &[])
+}
+
+/// [`replay`] with more arguments.
+fn replay_with(dir: &Path, confirmations: &[u8], scans: &[u8], args: &[&str]) -> Replayed {
     let (c, s, out) = (dir.join("c.ndjson"), dir.join("s.ndjson"), dir.join("out"));
     std::fs::write(&c, confirmations).unwrap();
     std::fs::write(&s, scans).unwrap();
@@ -34,7 +37,8 @@ fn replay(
         .arg("--scans")
         .arg(&s)
         .arg("--out")
-        .arg(&out));
+        .arg(&out)
+        .args(args));
     assert!(
         result.status.success(),
         "{}",
@@ -173,4 +177,25 @@ fn generate_mix_sets_how_often_each_scenario_happens() {
     let bad = generate("no_such_failure=0.1");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no_such_failure"));
+}
+
+#[test]
+fn set_flags_override_configuration_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let as_of = ["--as-of", "2026-11-03T10:00:00Z"];
+    let (verdicts, _, _) = replay_with(dir.path(), CONFIRM_UPS.as_bytes(), b"", &as_of);
+    assert_eq!(verdicts[0]["status"], "PENDING", "{}", verdicts[0]);
+    let short = [
+        "--as-of",
+        "2026-11-03T10:00:00Z",
+        "--set",
+        "engine.horizon=1d",
+    ];
+    let (verdicts, _, _) = replay_with(dir.path(), CONFIRM_UPS.as_bytes(), b"", &short);
+    assert_eq!(verdicts[0]["status"], "INVALID", "{}", verdicts[0]);
+    assert_eq!(verdicts[0]["final"], true);
+    for bad in ["engine.no_such_key=1", "horizon=1d", "nosection.key=1"] {
+        let out = run(vtrack().args(["demo", "--packages", "10", "--set", bad]));
+        assert!(!out.status.success(), "--set {bad} was accepted");
+    }
 }
