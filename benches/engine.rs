@@ -35,11 +35,7 @@ fn workload() -> Vec<Event> {
 fn run(events: Vec<Event>, emit_records: bool) -> Engine {
     let carriers = Arc::new(CarrierRegistry::default_us());
     let mut engine = Engine::new(EngineConfig::default(), carriers, emit_records);
-    let end = events.iter().map(Event::event_time).max().unwrap_or(0);
-    for e in events {
-        let _ = engine.process(e);
-    }
-    engine.advance_to(end);
+    engine.process_all(events);
     engine
 }
 

@@ -341,6 +341,16 @@ impl Engine {
         self.tracking_out = out;
     }
 
+    /// Feeds every event of `events` (bad ones are skipped), then moves event time to the
+    /// greatest event time among them: a whole run in memory (benchmarks, profiling).
+    pub fn process_all(&mut self, events: Vec<Event>) {
+        let end = events.iter().map(Event::event_time).max().unwrap_or(Millis::MIN);
+        for e in events {
+            let _ = self.process(e);
+        }
+        self.advance_to(end);
+    }
+
     /// Records written since the last call (streaming mode).
     pub fn take_outputs(&mut self) -> Outputs {
         std::mem::take(&mut self.outputs)
