@@ -77,13 +77,9 @@ fn point_queries_agree_with_the_full_listings() {
         ..Default::default()
     };
     let events: Vec<vtrack::event::Event> = vtrack::generate::generate(&opts).collect();
-    let end = events.iter().map(|e| e.event_time()).max().unwrap();
     let carriers = Arc::new(CarrierRegistry::default_us());
     let mut engine = vtrack::engine::Engine::new(EngineConfig::default(), carriers, false);
-    for e in events {
-        let _ = engine.process(e);
-    }
-    engine.advance_to(end);
+    engine.process_all(events);
     let verdicts = engine.verdicts();
     assert!(!verdicts.is_empty());
     for v in &verdicts {
