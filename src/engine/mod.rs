@@ -344,7 +344,11 @@ impl Engine {
     /// Feeds every event of `events` (bad ones are skipped), then moves event time to the
     /// greatest event time among them: a whole run in memory (benchmarks, profiling).
     pub fn process_all(&mut self, events: Vec<Event>) {
-        let end = events.iter().map(Event::event_time).max().unwrap_or(Millis::MIN);
+        let end = events
+            .iter()
+            .map(Event::event_time)
+            .max()
+            .unwrap_or(Millis::MIN);
         for e in events {
             let _ = self.process(e);
         }
