@@ -295,6 +295,26 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
         total(vtrack::metrics::BAD_INPUT),
         total(vtrack::metrics::LATE_EVENTS),
     );
+    // The late confirmation is in the late-events topic as it came, with why.
+    let late_events = consume_all(
+        &[&f.cfg.late_events_topic],
+        Until::count(1).within(Duration::from_secs(30)),
+    );
+    assert_eq!(late_events.len(), 1, "{late_events:?}");
+    assert_eq!(late_events[0].payload_str(), late.to_string());
+    let header = |h: &str| {
+        late_events[0]
+            .header(h)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    assert_eq!(
+        header("vtrack.late.reason").as_deref(),
+        Some("window_closed")
+    );
+    assert_eq!(
+        header("vtrack.source.topic").as_deref(),
+        Some(f.cfg.confirmations_topic.as_str())
+    );
     let input = (f.input[0].0.len() + f.input[1].0.len()) as f64;
     assert!(
         total(vtrack::metrics::INPUT_EVENTS) >= input,

@@ -258,7 +258,7 @@ impl Worker {
                 &self.topo.order_events,
                 None,
                 Some(key.as_bytes()),
-                &order_record(c),
+                &order_record(c, payload),
             )?;
         }
         if let Some(s) = scan {
@@ -276,7 +276,7 @@ impl Worker {
                 &self.topo.tracking_events,
                 None,
                 Some(key.as_bytes()),
-                &tracking_record(s),
+                &tracking_record(s, payload),
             )?;
         }
         Ok(())

@@ -85,7 +85,13 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn send_late_event(&self, topic: &str, json: &str, reason: &str) -> Result<(), KafkaError> {
+    /// Writes a late input message, as it came, to the late-events topic with its reason.
+    fn send_late_event(
+        &self,
+        topic: &str,
+        original: &[u8],
+        reason: &str,
+    ) -> Result<(), KafkaError> {
         if !self.sink.muted {
             super::meters::late_event(topic, reason);
         }
@@ -93,7 +99,7 @@ impl Ctx<'_> {
             &self.topo.late_events,
             None,
             None,
-            Some(json.as_bytes()),
+            Some(original),
             Some(headers(&[
                 ("vtrack.source.topic", topic),
                 ("vtrack.late.reason", reason),
@@ -191,10 +197,9 @@ impl OrderTask {
         self.snap.records += 1;
         let mut out = OrderOutput::default();
         match decode::<OrderRecord>(payload)? {
-            OrderRecord::Confirmation(c) => {
+            OrderRecord::Confirmation(c, original) => {
                 if self.stage.confirmation(&c, ctx.syms, &mut out) == ConfirmOutcome::Late {
-                    let json = crate::codec::confirmation_to_json(&c);
-                    ctx.send_late_event(&ctx.topo.confirmations, &json, "window_closed")?;
+                    ctx.send_late_event(&ctx.topo.confirmations, &original, "window_closed")?;
                 }
             }
             OrderRecord::Facts {
@@ -274,14 +279,14 @@ impl TrackingTask {
     pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
         self.snap.records += 1;
         let mut out = TrackingOutput::default();
-        let mut late_scan: Option<Scan> = None;
+        let mut late_scan: Option<Vec<u8>> = None;
         match decode::<TrackingRecord>(payload)? {
-            TrackingRecord::Scan(scan) => {
+            TrackingRecord::Scan(scan, original) => {
                 let Some(msg) = ctx.translator().scan_in(&scan) else {
                     return Ok(());
                 };
                 self.stage.handle(TrackingInput::Scan(msg), &mut out);
-                late_scan = Some(scan);
+                late_scan = Some(original);
             }
             TrackingRecord::Subscribe {
                 package,
@@ -309,9 +314,8 @@ impl TrackingTask {
                 }
             }
         }
-        if let (Some(scan), Some((_, reason))) = (late_scan, out.late.first()) {
-            let json = crate::codec::scan_to_json(&scan);
-            ctx.send_late_event(&ctx.topo.scans, &json, reason.as_str())?;
+        if let (Some(original), Some((_, reason))) = (late_scan, out.late.first()) {
+            ctx.send_late_event(&ctx.topo.scans, &original, reason.as_str())?;
         }
         for f in out.facts.iter().filter(|_| !ctx.sink.muted) {
             let record = ctx.translator().facts_out(f);
@@ -430,11 +434,11 @@ impl SellerTask {
 }
 
 /// Encodes a validated confirmation for `<app>-order-events`.
-pub fn order_record(c: Confirmation) -> Vec<u8> {
-    encode(&OrderRecord::Confirmation(c))
+pub fn order_record(c: Confirmation, original: &[u8]) -> Vec<u8> {
+    encode(&OrderRecord::Confirmation(c, original.to_vec()))
 }
 
-/// Encodes a validated scan for `<app>-tracking-events`.
-pub fn tracking_record(s: Scan) -> Vec<u8> {
-    encode(&TrackingRecord::Scan(s))
+/// Encodes a validated scan, with the input message it came in, for `<app>-tracking-events`.
+pub fn tracking_record(s: Scan, original: &[u8]) -> Vec<u8> {
+    encode(&TrackingRecord::Scan(s, original.to_vec()))
 }

@@ -14,7 +14,7 @@ use crate::records::Status;
 use serde::{Deserialize, Serialize};
 
 /// Version of the internal record layout.
-pub const SCHEMA_VERSION: u8 = 1;
+pub const SCHEMA_VERSION: u8 = 2;
 
 /// Errors reading an internal record.
 #[derive(Debug, thiserror::Error)]
@@ -83,8 +83,9 @@ pub struct WireSlot {
 /// Records of `<app>-order-events` (key: seller/order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderRecord {
-    /// A CONFIRM or CANCEL.
-    Confirmation(Confirmation),
+    /// A CONFIRM or CANCEL, and the input message it came in (written to the late-events
+    /// topic as it came, should the event be late).
+    Confirmation(Confirmation, #[serde(with = "serde_bytes")] Vec<u8>),
     /// The tracking stage's answer to a subscription.
     Facts {
         /// The package.
@@ -106,8 +107,8 @@ pub enum OrderRecord {
 /// Records of `<app>-tracking-events` (key: normalised tracking ID).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TrackingRecord {
-    /// A carrier scan.
-    Scan(Scan),
+    /// A carrier scan, and the input message it came in (for the late-events topic).
+    Scan(Scan, #[serde(with = "serde_bytes")] Vec<u8>),
     /// A package subscribes to a tracking ID.
     Subscribe {
         /// The package.
