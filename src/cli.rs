@@ -49,7 +49,7 @@ pub struct ConfigArgs {
 impl ConfigArgs {
     /// The configuration these flags give.
     pub fn load(&self) -> Result<Config> {
-        Ok(Config::load_with(self.config.as_deref(), &self.set)?)
+        Ok(Config::load(self.config.as_deref(), &self.set)?)
     }
 }
 
@@ -200,8 +200,9 @@ pub fn parse_time(s: &str) -> Result<Millis, String> {
 }
 
 impl WorkloadArgs {
-    /// The generator options these flags ask for, over `defaults`.
-    pub fn options(&self, defaults: GenerateOptions) -> GenerateOptions {
+    /// The generator options these flags ask for, over `defaults` (`--mix` settings applied
+    /// in order).
+    pub fn options(&self, defaults: GenerateOptions) -> Result<GenerateOptions> {
         let mut o = defaults;
         o.seed = self.seed;
         if let Some(v) = self.packages {
@@ -222,12 +223,6 @@ impl WorkloadArgs {
         if let Some(v) = self.disorder {
             o.disorder = v;
         }
-        o
-    }
-
-    /// [`Self::options`], with the `--mix` settings applied in order.
-    pub fn options_with_mix(&self, defaults: GenerateOptions) -> Result<GenerateOptions> {
-        let mut o = self.options(defaults);
         for item in &self.mix {
             if item == "none" {
                 o.mix = crate::generate::FailureMix::none();
@@ -307,7 +302,7 @@ fn run_replay(a: ReplayArgs) -> Result<()> {
 }
 
 fn run_generate(a: GenerateArgs) -> Result<()> {
-    let opts = a.workload.options_with_mix(GenerateOptions::default())?;
+    let opts = a.workload.options(GenerateOptions::default())?;
     let stats = match (&a.confirmations, &a.scans) {
         (Some(confirmations), Some(scans)) => Some(generate_files(&opts, confirmations, scans)?),
         (None, None) if a.kafka => None,
@@ -409,7 +404,7 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         sellers: 400,
         ..GenerateOptions::default()
     };
-    let gen = a.workload.options_with_mix(defaults)?;
+    let gen = a.workload.options(defaults)?;
     let report = crate::demo::run_demo(&gen, &config.engine, carriers);
     say(&report.render(a.worst))
 }

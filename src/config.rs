@@ -263,13 +263,9 @@ pub struct CarriersConfig {
 }
 
 impl Config {
-    /// Loads the file (or the defaults when `path` is `None`) and applies `VTRACK_…` overrides.
-    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-        Self::load_with(path, &[])
-    }
-
-    /// [`Config::load`], then `SECTION.KEY=VALUE` settings (the `--set` flags) over it.
-    pub fn load_with(path: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
+    /// Loads the file (or the defaults when `path` is `None`), applies `VTRACK_…` overrides,
+    /// then `SECTION.KEY=VALUE` settings (the `--set` flags) over them.
+    pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
         let text = match path {
             Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                 path: p.to_path_buf(),

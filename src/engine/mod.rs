@@ -156,6 +156,11 @@ impl Dedup {
         self.scan_days.get_mut(&day).expect("inserted above")
     }
 
+    /// Forgets the scan ids of the days before `day`.
+    fn forget_scans_before(&mut self, day: i32) {
+        self.scan_days.retain(|d, _| *d >= day);
+    }
+
     fn bytes(&self) -> usize {
         self.confirmations.allocation_size()
             + self
@@ -304,7 +309,7 @@ impl Engine {
         self.tracking.expire();
         let retention = self.cfg.lookback + self.cfg.horizon + self.cfg.allowed_lateness;
         let first_day = utc_day(self.now.saturating_sub(retention));
-        self.dedup.scan_days.retain(|day, _| *day >= first_day);
+        self.dedup.forget_scans_before(first_day);
     }
 
     /// Hands the order stage's output on, leaving `out` empty (its buffers are reused).
