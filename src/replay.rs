@@ -13,7 +13,7 @@ use crate::records::{SellerVtrRecord, Status};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -91,6 +91,13 @@ enum Kind {
 }
 
 /// Runs a replay and writes the four output files.
+///
+/// Events are applied in one canonical order, whatever the order of the lines: by event time,
+/// confirmations before scans, then by a hash of the event id, then by line. The final
+/// verdicts do not depend on the order anyway; applying them in this order makes every output
+/// field, `revision` included (the versions a package went through), a function of the set
+/// of input lines alone. The files are read twice: once to check every line and sort the
+/// events (32 bytes each in memory), once, mapped into memory, to apply them.
 pub fn replay(
     opts: &ReplayOptions,
     cfg: &EngineConfig,
@@ -98,36 +105,42 @@ pub fn replay(
 ) -> Result<ReplaySummary, ReplayError> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&opts.out).map_err(|e| io_err(&opts.out, e))?;
-    let mut dead = Writer::create(&opts.out.join("dead_letters.ndjson"))?;
     let mut engine = Engine::new(cfg.clone(), carriers, false);
-    let total_bytes = file_len(&opts.confirmations) + file_len(&opts.scans);
-    let bar = progress_bar(opts.progress, total_bytes);
+    let inputs = [
+        Input::open(&opts.confirmations, Kind::Confirmation)?,
+        Input::open(&opts.scans, Kind::Scan)?,
+    ];
+    let total_bytes: u64 = inputs.iter().map(|i| i.bytes().len() as u64).sum();
+    let bar = progress_bar(opts.progress, 2 * total_bytes);
     let mut state = ReadState::default();
-    for (path, kind) in [
-        (&opts.confirmations, Kind::Confirmation),
-        (&opts.scans, Kind::Scan),
-    ] {
-        read_file(
-            path,
-            kind,
-            opts.as_of,
-            &mut engine,
-            &mut dead,
-            &bar,
-            &mut state,
-        )?;
+    let mut pending = Vec::new();
+    for (file, input) in inputs.iter().enumerate() {
+        scan_input(input, file, opts.as_of, &bar, &mut state, &mut pending);
+    }
+    pending.sort_unstable();
+    for p in &pending {
+        let input = &inputs[p.file()];
+        let line = input.line_at(p.offset as usize);
+        bar.inc(line.len() as u64 + 1);
+        // The line decoded in the first pass, so it decodes again.
+        let Ok(event) = decode(input.kind, strip_bom(line, p.line())) else {
+            continue;
+        };
+        if let Err(e) = engine.process(event) {
+            state.reject(input, p.line(), e.to_string());
+        }
     }
     bar.finish_and_clear();
     let as_of = opts.as_of.or(state.max_time);
     if let Some(t) = as_of {
         engine.advance_to(t);
     }
-    dead.finish()?;
+    write_dead_letters(&opts.out, &mut state.dead)?;
     let written = write_outputs(&opts.out, &engine, as_of)?;
     Ok(ReplaySummary {
         as_of,
         lines: state.lines,
-        dead_letters: state.dead,
+        dead_letters: state.dead.len() as u64,
         after_as_of: state.after_as_of,
         counters: engine.counters(),
         by_status: written.by_status,
@@ -139,59 +152,110 @@ pub fn replay(
     })
 }
 
+/// One input file, mapped into memory.
+struct Input {
+    name: String,
+    kind: Kind,
+    map: Option<memmap2::Mmap>,
+}
+
+impl Input {
+    fn open(path: &Path, kind: Kind) -> Result<Input, ReplayError> {
+        let file = File::open(path).map_err(|e| io_err(path, e))?;
+        let len = file.metadata().map_err(|e| io_err(path, e))?.len();
+        // SAFETY: the map is only read; like any reader of a file, a replay whose input is
+        // rewritten while it runs reads whatever the file then holds.
+        let map = match len {
+            0 => None,
+            _ => Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io_err(path, e))?),
+        };
+        Ok(Input {
+            name: path.display().to_string(),
+            kind,
+            map,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    /// The line starting at `offset`, without its line feed.
+    fn line_at(&self, offset: usize) -> &[u8] {
+        let rest = &self.bytes()[offset..];
+        let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        &rest[..end]
+    }
+}
+
+/// A valid event waiting to be applied: its place in the canonical order and its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Pending {
+    time: Millis,
+    /// The input (top bit: 0 confirmations, 1 scans), then the event id's hash.
+    kind_and_id: u64,
+    /// The line number times two, plus the input.
+    line_and_file: u64,
+    /// Where the line starts in its file.
+    offset: u64,
+}
+
+impl Pending {
+    fn file(&self) -> usize {
+        (self.line_and_file & 1) as usize
+    }
+
+    fn line(&self) -> u64 {
+        self.line_and_file >> 1
+    }
+}
+
 #[derive(Default)]
 struct ReadState {
     lines: u64,
-    dead: u64,
+    dead: Vec<(usize, DeadLetter)>,
     after_as_of: u64,
     max_time: Option<Millis>,
 }
 
-fn read_file(
-    path: &Path,
-    kind: Kind,
+impl ReadState {
+    fn reject(&mut self, input: &Input, line: u64, error: String) {
+        let file = input.kind as usize;
+        let dead = DeadLetter {
+            file: input.name.clone(),
+            line,
+            error,
+        };
+        self.dead.push((file, dead));
+    }
+}
+
+/// The first pass over one input: counts and checks every line, rejects the bad ones, and
+/// notes the valid events up to `as_of`.
+fn scan_input(
+    input: &Input,
+    file: usize,
     as_of: Option<Millis>,
-    engine: &mut Engine,
-    dead: &mut Writer,
     bar: &ProgressBar,
     st: &mut ReadState,
-) -> Result<(), ReplayError> {
-    let file = File::open(path).map_err(|e| io_err(path, e))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut line = Vec::new();
-    let mut number = 0u64;
-    let name = path.display().to_string();
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| io_err(path, e))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        bar.inc(n as u64);
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
+    pending: &mut Vec<Pending>,
+) {
+    let bytes = input.bytes();
+    let mut offset = 0usize;
+    for (i, raw) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let start = offset;
+        offset += raw.len();
+        bar.inc(raw.len() as u64);
+        let number = i as u64 + 1;
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
         st.lines += 1;
-        let mut reject = |st: &mut ReadState, error: String| {
-            st.dead += 1;
-            dead.write(&DeadLetter {
-                file: name.clone(),
-                line: number,
-                error,
-            })
-        };
-        // A byte-order mark (some editors write one) is not part of the first event.
-        let bytes = match line.strip_prefix(b"\xef\xbb\xbf") {
-            Some(rest) if number == 1 => rest,
-            _ => &line[..],
-        };
-        let event = match decode(kind, bytes) {
+        let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let event = match decode(input.kind, strip_bom(line, number)) {
             Ok(e) => e,
             Err(e) => {
-                reject(st, e.to_string())?;
+                st.reject(input, number, e.to_string());
                 continue;
             }
         };
@@ -201,11 +265,39 @@ fn read_file(
             continue;
         }
         st.max_time = Some(st.max_time.map_or(t, |m: Millis| m.max(t)));
-        if let Err(e) = engine.process(event) {
-            reject(st, e.to_string())?;
-        }
+        pending.push(Pending {
+            time: t,
+            kind_and_id: ((input.kind as u64) << 63) | (id_hash(event.event_id()) >> 1),
+            line_and_file: (number << 1) | file as u64,
+            offset: start as u64,
+        });
     }
-    Ok(())
+}
+
+/// A hash of an event id that is the same on every machine and in every version.
+fn id_hash(id: &str) -> u64 {
+    // FNV-1a, 64 bits.
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// A byte-order mark (some editors write one) is not part of the first event.
+fn strip_bom(line: &[u8], number: u64) -> &[u8] {
+    match line.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) if number == 1 => rest,
+        _ => line,
+    }
+}
+
+/// Writes the bad lines, by file and line number.
+fn write_dead_letters(out: &Path, dead: &mut [(usize, DeadLetter)]) -> Result<(), ReplayError> {
+    dead.sort_by_key(|(file, d)| (*file, d.line));
+    let mut w = Writer::create(&out.join("dead_letters.ndjson"))?;
+    for (_, d) in dead.iter() {
+        w.write(d)?;
+    }
+    w.finish()
 }
 
 /// Decodes one NDJSON line (JSON only: the files are NDJSON, so a line that is not JSON gets
@@ -338,10 +430,6 @@ fn io_err(path: &Path, source: std::io::Error) -> ReplayError {
         path: path.to_path_buf(),
         source,
     }
-}
-
-fn file_len(p: &Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
 fn progress_bar(enabled: bool, total: u64) -> ProgressBar {

@@ -84,6 +84,48 @@ fn a_repeated_event_id_is_a_duplicate_whatever_its_day() {
     assert!(summary.contains("(1 duplicates"), "{summary}");
 }
 
+/// The output files of a replay, as bytes.
+fn replay_files(dir: &Path, confirmations: &[&str], scans: &[&str]) -> Vec<Vec<u8>> {
+    let join = |lines: &[&str]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    replay(dir, join(confirmations).as_bytes(), join(scans).as_bytes());
+    [
+        "verdicts",
+        "seller_vtr",
+        "late_confirmations",
+        "dead_letters",
+    ]
+    .iter()
+    .map(|f| std::fs::read(dir.join("out").join(format!("{f}.ndjson"))).unwrap())
+    .collect()
+}
+
+#[test]
+fn replay_outputs_do_not_depend_on_the_order_of_the_lines() {
+    // A corrected tracking ID, then scans: in time order the package goes through several
+    // versions, and every output byte (revision included) is the same in any line order.
+    let first = r#"{"event_id":"c1","seller_id":"S1","order_id":"O1","carrier":"UPS","tracking_id":"1Z999AA1012345678","confirmed_at":"2026-11-01T09:00:00Z"}"#;
+    let scans = [
+        r#"{"event_id":"s1","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-01T12:00:00Z"}"#,
+        r#"{"event_id":"s2","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"IN_TRANSIT","scanned_at":"2026-11-02T12:00:00Z"}"#,
+        r#"{"event_id":"s3","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"DELIVERED","scanned_at":"2026-11-03T12:00:00Z"}"#,
+        "not json",
+    ];
+    let confirmations = [first, "{}", CONFIRM_UPS];
+    let dir = tempfile::tempdir().unwrap();
+    let in_order = replay_files(dir.path(), &confirmations, &scans);
+    let verdict: serde_json::Value =
+        serde_json::from_slice(in_order[0].split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(verdict["status"], "VALID", "{verdict}");
+    assert!(verdict["revision"].as_u64().unwrap() >= 3, "{verdict}");
+    let reversed = |lines: &[&'static str]| lines.iter().rev().copied().collect::<Vec<_>>();
+    let dir = tempfile::tempdir().unwrap();
+    let out_of_order = replay_files(dir.path(), &confirmations, &reversed(&scans));
+    // Dead letters name their file and line, which the reordering changed.
+    for (a, b) in in_order.iter().zip(&out_of_order).take(3) {
+        assert_eq!(String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+    }
+}
+
 #[test]
 fn replay_skips_a_byte_order_mark_and_names_json_errors() {
     let dir = tempfile::tempdir().unwrap();
