@@ -6,11 +6,26 @@ use rustc_hash::FxHashMap;
 /// A symbol: the index of an interned string in its [`Interner`].
 pub type Sym = u32;
 
-/// A grow-only table of distinct strings.
+/// What a confirmation says of its package besides its ids and times: the carrier as entered,
+/// the marketplace and the category. Sellers repeat a handful of combinations, so a package
+/// holds one symbol for the three (see [`Interner::intern_labels`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Labels {
+    /// The carrier as entered.
+    pub carrier_entered: Sym,
+    /// The marketplace.
+    pub marketplace: Sym,
+    /// The category.
+    pub category: Sym,
+}
+
+/// A grow-only table of distinct strings, and of distinct [`Labels`].
 #[derive(Debug, Default, Clone)]
 pub struct Interner {
     ids: FxHashMap<Box<str>, Sym>,
     strings: Vec<Box<str>>,
+    label_ids: FxHashMap<Labels, Sym>,
+    labels: Vec<Labels>,
 }
 
 impl Interner {
@@ -35,9 +50,31 @@ impl Interner {
         self.strings.get(id as usize).map_or("", |s| s)
     }
 
+    /// The symbol of a combination of labels, adding it when new.
+    pub fn intern_labels(&mut self, labels: Labels) -> Sym {
+        if let Some(&id) = self.label_ids.get(&labels) {
+            return id;
+        }
+        let id = self.labels.len() as Sym;
+        self.labels.push(labels);
+        self.label_ids.insert(labels, id);
+        id
+    }
+
+    /// The labels of a symbol from [`Self::intern_labels`].
+    pub fn labels(&self, id: Sym) -> Labels {
+        self.labels.get(id as usize).copied().unwrap_or(Labels {
+            carrier_entered: Sym::MAX,
+            marketplace: Sym::MAX,
+            category: Sym::MAX,
+        })
+    }
+
     /// Heap bytes held, for state-size reporting.
     pub fn heap_bytes(&self) -> usize {
-        self.strings.iter().map(|s| 2 * s.len() + 32).sum::<usize>() + self.strings.capacity() * 16
+        self.strings.iter().map(|s| 2 * s.len() + 32).sum::<usize>()
+            + self.strings.capacity() * 16
+            + self.labels.capacity() * 2 * std::mem::size_of::<Labels>()
     }
 }
 
@@ -54,6 +91,15 @@ mod tests {
         assert_eq!(i.intern("seller-1"), a);
         assert_eq!(i.resolve(b), "seller-2");
         assert_eq!(i.get("nope"), None);
+        let l = Labels {
+            carrier_entered: a,
+            marketplace: b,
+            category: a,
+        };
+        let id = i.intern_labels(l);
+        assert_eq!(i.intern_labels(l), id);
+        assert_ne!(i.intern_labels(Labels { category: b, ..l }), id);
+        assert_eq!(i.labels(id), l);
     }
 }
 
@@ -91,6 +137,49 @@ pub mod sym_serde {
         let text = <std::borrow::Cow<'de, str>>::deserialize(de)?;
         SYMBOLS.with(|s| match s.borrow_mut().as_mut() {
             Some(syms) => Ok(syms.intern(&text)),
+            None => Err(D::Error::custom("symbols read outside with_symbols")),
+        })
+    }
+}
+
+/// Serde for a [`Labels`] symbol field: the three strings (inside [`with_symbols`] only).
+pub mod labels_serde {
+    use super::{Labels, Sym, SYMBOLS};
+    use serde::{
+        de::Error as _, ser::Error as _, Deserialize, Deserializer, Serialize, Serializer,
+    };
+    use std::borrow::Cow;
+
+    /// Writes the labels' strings.
+    pub fn serialize<S: Serializer>(sym: &Sym, ser: S) -> Result<S::Ok, S::Error> {
+        SYMBOLS.with(|s| match s.borrow().as_ref() {
+            Some(syms) => {
+                let l = syms.labels(*sym);
+                let text = |s: Sym| syms.resolve(s);
+                (
+                    text(l.carrier_entered),
+                    text(l.marketplace),
+                    text(l.category),
+                )
+                    .serialize(ser)
+            }
+            None => Err(S::Error::custom("symbols written outside with_symbols")),
+        })
+    }
+
+    /// Reads three strings and interns them as labels.
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Sym, D::Error> {
+        let (carrier, marketplace, category) =
+            <(Cow<'de, str>, Cow<'de, str>, Cow<'de, str>)>::deserialize(de)?;
+        SYMBOLS.with(|s| match s.borrow_mut().as_mut() {
+            Some(syms) => {
+                let labels = Labels {
+                    carrier_entered: syms.intern(&carrier),
+                    marketplace: syms.intern(&marketplace),
+                    category: syms.intern(&category),
+                };
+                Ok(syms.intern_labels(labels))
+            }
             None => Err(D::Error::custom("symbols read outside with_symbols")),
         })
     }

@@ -7,6 +7,7 @@
 //! stages over internal topics.
 
 pub mod explain;
+pub mod few;
 pub mod intern;
 pub mod messages;
 pub mod order;

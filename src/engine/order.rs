@@ -2,7 +2,8 @@
 //! seller/order. It is the one place a package's verdict lives (design guide section 2).
 
 use super::explain;
-use super::intern::{Interner, Sym};
+use super::few::Few;
+use super::intern::{Interner, Labels, Sym};
 use super::messages::{
     FactsMsg, PackageRef, PackedFacts, ScanFacts, SellerDelta, SellerSlot, Subscribe,
     TrackingInput, Unsubscribe,
@@ -17,7 +18,6 @@ use crate::event::{utc_day, Action, Confirmation, Millis};
 use crate::records::{LateConfirmationRecord, Status, VerdictRecord};
 use crate::tracking_id::{normalize, TrackingId};
 use hashbrown::HashTable;
-use smallvec::SmallVec;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -30,20 +30,19 @@ type OrderIdx = u32;
 struct Current {
     confirmed_at: Millis,
     promised_delivery_at: OptMillis,
-    detected: CarrierSet,
     /// Only for the tie-break between confirmations of the same time.
     event_id: EventId,
     /// The tracking ID as entered.
     tracking: PackedStr,
-    #[serde(with = "super::intern::sym_serde")]
-    carrier_entered: Sym,
-    #[serde(with = "super::intern::sym_serde")]
-    marketplace: Sym,
-    #[serde(with = "super::intern::sym_serde")]
-    category: Sym,
+    /// Carrier as entered, marketplace and category: [`super::intern::Labels`].
+    #[serde(with = "super::intern::labels_serde")]
+    labels: Sym,
     carrier: Option<CarrierId>,
     precheck: Precheck,
 }
+
+/// [`Current::detected`] when the carriers detected are derived again from the ID.
+const DERIVE_DETECTED: u32 = u32::MAX;
 
 impl Current {
     /// True when confirmation `c` is newer than this one: greater `(confirmed_at, event_id)`.
@@ -73,24 +72,45 @@ struct Package {
     current: Current,
     /// Sequence number of the current subscription.
     seq: u32,
-    /// The package holds the answer for its current subscription (or needs none).
-    answered: bool,
+    /// The carriers whose formats the current ID passes ([`CarrierRegistry::detected_set`])
+    /// when all of them have an id below 32; [`DERIVE_DETECTED`] when not: then they are
+    /// derived again from the ID.
+    detected: u32,
     facts: PackedFacts,
-    /// What was last written: content fingerprint and revision.
-    fingerprint: u64,
+    /// Versions written so far: the last record's revision.
     revision: u32,
     /// The last verdict decided.
     verdict: Option<Verdict>,
-    late_confirmation_sent: bool,
-    /// The order's cancellation arrived after this package's verdict was final, so it does
-    /// not apply to this confirmation (a new confirmation reopens the package and clears it).
-    final_before_cancel: bool,
+    /// [`ANSWERED`], [`LATE_CONFIRMATION_SENT`], [`FINAL_BEFORE_CANCEL`].
+    flags: u8,
 }
 
+/// [`Package::flags`]: the package holds the answer for its current subscription (or needs
+/// none).
+const ANSWERED: u8 = 1;
+/// [`Package::flags`]: its late-confirmation record was written.
+const LATE_CONFIRMATION_SENT: u8 = 2;
+/// [`Package::flags`]: the order's cancellation arrived after this package's verdict was
+/// final, so it does not apply to this confirmation (a new confirmation reopens the package
+/// and clears it).
+const FINAL_BEFORE_CANCEL: u8 = 4;
+
 impl Package {
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn set(&mut self, flag: u8, on: bool) {
+        if on {
+            self.flags |= flag;
+        } else {
+            self.flags &= !flag;
+        }
+    }
+
     /// Rule 1 applies to this package.
     fn cancelled(&self, order_cancelled: bool) -> bool {
-        order_cancelled && !self.final_before_cancel
+        order_cancelled && !self.has(FINAL_BEFORE_CANCEL)
     }
 
     /// The scan facts, unpacked.
@@ -100,8 +120,8 @@ impl Package {
 
     /// Where it counts in the seller's numbers: derived from the current confirmation and
     /// the last verdict (both always change together, in `emit_changes`).
-    fn slot(&self) -> Option<SellerSlot> {
-        self.verdict.map(|v| slot_of(&self.current, v.status))
+    fn slot(&self, syms: &Interner) -> Option<SellerSlot> {
+        self.verdict.map(|v| slot_of(&self.current, v.status, syms))
     }
 }
 
@@ -115,7 +135,7 @@ struct Order {
     /// The time of this order's pending timer, if one is scheduled.
     timer: OptMillis,
     id: PackedStr,
-    packages: SmallVec<[Package; 1]>,
+    packages: Few<Package>,
 }
 
 impl Order {
@@ -230,7 +250,7 @@ impl OrderStage {
             cancelled: false,
             timer: OptMillis::NONE,
             id: order.clone(),
-            packages: SmallVec::new(),
+            packages: Few::default(),
         });
         let orders = &self.orders;
         self.index
@@ -274,7 +294,7 @@ impl OrderStage {
         for i in 0..order.packages.len() {
             let p = &order.packages[i];
             if is_final(p) {
-                order.packages[i].final_before_cancel = true;
+                order.packages[i].set(FINAL_BEFORE_CANCEL, true);
                 continue;
             }
             let old = wanted(&self.cfg, &self.carriers, false, &p.current);
@@ -312,37 +332,40 @@ impl OrderStage {
             _ if arrives_closed => return ConfirmOutcome::Late,
             _ => {}
         }
-        let current = current_of(c, &self.carriers, syms);
+        let (current, detected) = current_of(c, &self.carriers, syms);
         let order = &mut self.orders[idx];
         let cancelled = order.cancelled;
-        let (i, old_wanted, old_slot) = match existing {
+        let (i, old_wanted, old_slot, before) = match existing {
             Some(i) => {
                 let p = &mut order.packages[i];
+                let before = Shown::of(p);
                 let old = wanted(
                     &self.cfg,
                     &self.carriers,
                     p.cancelled(cancelled),
                     &p.current,
                 );
-                let old_slot = p.slot();
+                let old_slot = p.slot(syms);
                 p.current = current;
-                p.final_before_cancel = false;
-                (i, old, old_slot)
+                p.detected = detected;
+                p.set(FINAL_BEFORE_CANCEL, false);
+                (i, old, old_slot, Some(before))
             }
             None => {
-                push_exact(&mut order.packages, new_package(package, current));
-                (order.packages.len() - 1, None, None)
+                order.packages.push(new_package(package, current, detected));
+                (order.packages.len() - 1, None, None, None)
             }
         };
         let pref = order.package_ref(package);
         let p = &mut order.packages[i];
         let new_wanted = wanted(&self.cfg, &self.carriers, cancelled, &p.current);
         resubscribe(p, pref, old_wanted, new_wanted, out);
-        let replaced = Replaced {
+        let touched = Touched {
             package: i,
             old_slot,
+            before,
         };
-        self.reevaluate(idx, Some(replaced), syms, out);
+        self.reevaluate(idx, Some(touched), syms, out);
         ConfirmOutcome::Applied
     }
 
@@ -352,23 +375,29 @@ impl OrderStage {
             return;
         };
         let order = &mut self.orders[idx];
-        let Some(p) = order
+        let Some(i) = order
             .packages
-            .iter_mut()
-            .find(|p| p.package == msg.package.package)
+            .iter()
+            .position(|p| p.package == msg.package.package)
         else {
             return;
         };
+        let p = &mut order.packages[i];
         if p.seq != msg.seq || p.verdict.is_some_and(|v| v.is_final) {
             return;
         }
         let merged = PackedFacts::from(p.facts().merge(msg.facts));
-        if merged == p.facts && p.answered {
+        if merged == p.facts && p.has(ANSWERED) {
             return;
         }
+        let touched = Touched {
+            package: i,
+            old_slot: p.slot(syms),
+            before: Some(Shown::of(p)),
+        };
         p.facts = merged;
-        p.answered = true;
-        self.reevaluate_order(idx, syms, out);
+        p.set(ANSWERED, true);
+        self.reevaluate(idx, Some(touched), syms, out);
     }
 
     /// Moves event time to `now`: windows close and warnings appear. Orders whose timers
@@ -418,11 +447,11 @@ impl OrderStage {
         self.reevaluate(idx, None, syms, out);
     }
 
-    /// [`Self::reevaluate_order`] after the current confirmation of one package was replaced.
+    /// [`Self::reevaluate_order`] after what one package shows was changed.
     fn reevaluate(
         &mut self,
         idx: OrderIdx,
-        replaced: Option<Replaced>,
+        touched: Option<Touched>,
         syms: &Interner,
         out: &mut OrderOutput,
     ) {
@@ -442,11 +471,11 @@ impl OrderStage {
                 syms,
                 emit: self.emit_records,
             };
-            let old_slot = match replaced {
-                Some(r) if r.package == i => r.old_slot,
-                _ => order.packages[i].slot(),
+            let (old_slot, before) = match &touched {
+                Some(t) if t.package == i => (t.old_slot, t.before.as_ref()),
+                _ => (order.packages[i].slot(syms), None),
             };
-            emit_changes(&ctx, order, i, v, old_slot, out);
+            emit_changes(&ctx, order, i, v, (old_slot, before), out);
         }
         if let Some(t) = next_timer {
             if order.timer.get().is_none_or(|scheduled| t < scheduled) {
@@ -460,7 +489,7 @@ impl OrderStage {
     pub fn verdict_records(&self, syms: &Interner) -> Vec<VerdictRecord> {
         let mut records = Vec::new();
         for order in self.orders.iter() {
-            for p in &order.packages {
+            for p in order.packages.iter() {
                 if let Some(v) = p.verdict {
                     records.push(build_record(&self.carriers, syms, order, p, &v, &self.cfg));
                 }
@@ -512,11 +541,7 @@ impl OrderStage {
             .orders
             .iter()
             .map(|o| {
-                let spilled = if o.packages.spilled() {
-                    o.packages.capacity() * std::mem::size_of::<Package>()
-                } else {
-                    0
-                };
+                let spilled = o.packages.heap_bytes();
                 let strings: usize = o
                     .packages
                     .iter()
@@ -529,33 +554,23 @@ impl OrderStage {
     }
 }
 
-/// Adds a package to an order. Orders of several packages hold them on the heap, sized
-/// exactly (a few per cent of orders; growing by doubling would leave a slot unused in many).
-fn push_exact(packages: &mut SmallVec<[Package; 1]>, p: Package) {
-    packages.push(p);
-    if packages.spilled() {
-        packages.shrink_to_fit();
-    }
-}
-
 /// A package's state when it is first confirmed.
-fn new_package(package: Sym, current: Current) -> Package {
+fn new_package(package: Sym, current: Current, detected: u32) -> Package {
     Package {
         package,
         current,
+        detected,
         seq: 0,
-        answered: true,
         facts: PackedFacts::default(),
-        fingerprint: 0,
         revision: 0,
         verdict: None,
-        late_confirmation_sent: false,
-        final_before_cancel: false,
+        flags: ANSWERED,
     }
 }
 
-/// Reduces a CONFIRM to the package's current confirmation.
-fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner) -> Current {
+/// Reduces a CONFIRM to the package's current confirmation, and the carriers detected from its
+/// tracking ID (see [`Package::detected`]).
+fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner) -> (Current, u32) {
     let carrier = carriers.resolve(&c.carrier);
     let tracking = normalize(&c.tracking_id);
     let formats = match &tracking {
@@ -572,19 +587,25 @@ fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner)
             formats: &formats,
         },
     );
-    let detected = carriers.detected_set(&formats);
-    Current {
-        confirmed_at: c.confirmed_at,
-        promised_delivery_at: OptMillis::new(c.promised_delivery_at),
-        detected,
-        event_id: EventId::new(&c.event_id),
-        tracking: PackedStr::from(c.tracking_id.as_str()),
+    let labels = Labels {
         carrier_entered: syms.intern(&c.carrier),
         marketplace: syms.intern(&c.marketplace),
         category: syms.intern(&c.category),
+    };
+    let detected = u32::try_from(carriers.detected_set(&formats))
+        .ok()
+        .filter(|&d| d != DERIVE_DETECTED)
+        .unwrap_or(DERIVE_DETECTED);
+    let current = Current {
+        confirmed_at: c.confirmed_at,
+        promised_delivery_at: OptMillis::new(c.promised_delivery_at),
+        event_id: EventId::new(&c.event_id),
+        tracking: PackedStr::from(c.tracking_id.as_str()),
+        labels: syms.intern_labels(labels),
         carrier,
         precheck: pre,
-    }
+    };
+    (current, detected)
 }
 
 /// The subscription a package needs: only when the join decides (rule 6).
@@ -632,7 +653,7 @@ fn resubscribe(
     }
     p.facts = PackedFacts::default();
     p.seq += 1;
-    p.answered = new.is_none();
+    p.set(ANSWERED, new.is_none());
     if let Some(n) = new {
         out.to_tracking.push(TrackingInput::Subscribe(Subscribe {
             package: pref,
@@ -656,7 +677,7 @@ fn verdict_of(cfg: &EngineConfig, cancelled: bool, p: &Package, now: Millis) -> 
         facts: p.facts(),
         format_mismatch,
     };
-    decide(cfg, cancelled, precheck, &join, now, p.answered)
+    decide(cfg, cancelled, precheck, &join, now, p.has(ANSWERED))
 }
 
 /// When the verdict could next change with time alone: the warning or the window's close.
@@ -683,35 +704,78 @@ struct EmitCtx<'a> {
     emit: bool,
 }
 
-/// A package whose current confirmation was just replaced, and where it counted until then.
-#[derive(Debug, Clone, Copy)]
-struct Replaced {
+/// A package whose current confirmation or scan facts just changed: where it counted until
+/// then, and what its last record showed (`None` for a new package).
+#[derive(Debug, Clone)]
+struct Touched {
     package: usize,
     old_slot: Option<SellerSlot>,
+    before: Option<Shown>,
+}
+
+/// What a package's record shows besides its key, verdict and revision: its current
+/// confirmation's fields (the others are derived from them) and its scan facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    confirmed_at: Millis,
+    promised_delivery_at: OptMillis,
+    tracking: PackedStr,
+    labels: Sym,
+    facts: ScanFacts,
+}
+
+impl Shown {
+    fn of(p: &Package) -> Shown {
+        let c = &p.current;
+        Shown {
+            confirmed_at: c.confirmed_at,
+            promised_delivery_at: c.promised_delivery_at,
+            tracking: c.tracking.clone(),
+            labels: c.labels,
+            facts: p.facts(),
+        }
+    }
+
+    /// True when a record with verdict `v` shows something else than `self` did with the
+    /// same verdict. The other carrier shows only in the explanation of a first-reason
+    /// `CARRIER_MISMATCH`.
+    fn differs(&self, now: &Shown, v: &Verdict) -> bool {
+        let other_shows = v.reasons.iter().next() == Some(crate::records::Reason::CarrierMismatch);
+        let (a, b) = (&self.facts, &now.facts);
+        (self.confirmed_at, self.promised_delivery_at, &self.tracking)
+            != (now.confirmed_at, now.promised_delivery_at, &now.tracking)
+            || self.labels != now.labels
+            || (a.first_scan, a.first_delivery, a.overloaded)
+                != (b.first_scan, b.first_delivery, b.overloaded)
+            || (other_shows && a.other_carrier != b.other_carrier)
+    }
 }
 
 /// Where a package with this confirmation and status counts in its seller's numbers.
-fn slot_of(c: &Current, status: Status) -> SellerSlot {
+fn slot_of(c: &Current, status: Status, syms: &Interner) -> SellerSlot {
+    let labels = syms.labels(c.labels);
     SellerSlot {
-        marketplace: c.marketplace,
-        category: c.category,
+        marketplace: labels.marketplace,
+        category: labels.category,
         day: utc_day(c.promised_delivery_at.get().unwrap_or(c.confirmed_at)),
         status,
     }
 }
 
 /// Stores package `i`'s new verdict and writes what changed: seller delta (from `old_slot`,
-/// where it counted until now), verdict, late confirmation.
+/// where it counted until now), verdict (a new revision unless the record would show the same
+/// as the last: `before` is what it showed when this package's inputs just changed),
+/// late confirmation.
 fn emit_changes(
     ctx: &EmitCtx<'_>,
     order: &mut Order,
     i: usize,
     v: Verdict,
-    old_slot: Option<SellerSlot>,
+    (old_slot, before): (Option<SellerSlot>, Option<&Shown>),
     out: &mut OrderOutput,
 ) {
     let p = &mut order.packages[i];
-    let slot = Some(slot_of(&p.current, v.status));
+    let slot = Some(slot_of(&p.current, v.status, ctx.syms));
     if slot != old_slot {
         out.to_seller.push(SellerDelta {
             seller: order.seller,
@@ -719,16 +783,15 @@ fn emit_changes(
             new: slot,
         });
     }
+    let unchanged = p.verdict == Some(v) && before.is_none_or(|b| !b.differs(&Shown::of(p), &v));
     p.verdict = Some(v);
-    let fp = fingerprint(p, &v, ctx.syms);
-    if fp == p.fingerprint && p.revision > 0 {
+    if unchanged && p.revision > 0 {
         return;
     }
-    p.fingerprint = fp;
     p.revision += 1;
-    let first_late = v.reasons.first_late().is_some() && !p.late_confirmation_sent;
+    let first_late = v.reasons.first_late().is_some() && !p.has(LATE_CONFIRMATION_SENT);
     if first_late {
-        p.late_confirmation_sent = true;
+        p.set(LATE_CONFIRMATION_SENT, true);
     }
     if ctx.emit {
         let p = &order.packages[i];
@@ -738,28 +801,6 @@ fn emit_changes(
         }
         out.verdicts.push(record);
     }
-}
-
-/// A hash of everything a verdict record shows but its revision. Symbols are hashed as their
-/// strings, so the fingerprint is the same in every process (state moves between instances).
-fn fingerprint(p: &Package, v: &Verdict, syms: &Interner) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    let c = &p.current;
-    (syms.resolve(c.carrier_entered), &c.tracking).hash(&mut h);
-    (
-        c.confirmed_at,
-        c.promised_delivery_at,
-        syms.resolve(c.marketplace),
-        syms.resolve(c.category),
-    )
-        .hash(&mut h);
-    let f = p.facts();
-    (f.first_scan, f.first_delivery, f.overloaded, v).hash(&mut h);
-    // The other carrier shows only in the explanation of a first-reason CARRIER_MISMATCH.
-    if v.reasons.iter().next() == Some(crate::records::Reason::CarrierMismatch) {
-        f.other_carrier.hash(&mut h);
-    }
-    h.finish() | 1
 }
 
 /// Materialises a verdict record.
@@ -772,20 +813,27 @@ fn build_record(
     cfg: &EngineConfig,
 ) -> VerdictRecord {
     let c = &p.current;
+    let labels = syms.labels(c.labels);
     let entered = c.tracking.decode();
     let tracking = normalize(&entered);
     let tracking_normalized = match &tracking {
         TrackingId::Normalized(id) => Some(id.to_string()),
         _ => None,
     };
+    let detected = match (&tracking, p.detected) {
+        (TrackingId::Normalized(id), DERIVE_DETECTED) => {
+            carriers.detected_set(&carriers.analyze(id))
+        }
+        (_, d) => CarrierSet::from(d),
+    };
     let facts = p.facts();
     let mut record = VerdictRecord {
         seller_id: syms.resolve(order.seller).to_string(),
         order_id: String::from(&order.id),
         package_id: syms.resolve(p.package).to_string(),
-        marketplace: syms.resolve(c.marketplace).to_string(),
-        category: syms.resolve(c.category).to_string(),
-        carrier_entered: syms.resolve(c.carrier_entered).to_string(),
+        marketplace: syms.resolve(labels.marketplace).to_string(),
+        category: syms.resolve(labels.category).to_string(),
+        carrier_entered: syms.resolve(labels.carrier_entered).to_string(),
         carrier: c.carrier.map(|id| carriers.code(id).to_string()),
         tracking_id: entered.to_string(),
         tracking_normalized,
@@ -793,7 +841,7 @@ fn build_record(
         has_valid_tracking: v.status == Status::Valid,
         reasons: v.reasons.iter().collect(),
         detected_carriers: carriers
-            .set_iter(c.detected)
+            .set_iter(detected)
             .map(|id| carriers.code(id).to_string())
             .collect(),
         confirmed_at: c.confirmed_at,
@@ -889,5 +937,51 @@ impl OrderStage {
                 });
         }
         stage
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state layout the "State size" section of ARCHITECTURE.md accounts for.
+    #[test]
+    fn an_order_of_one_package_is_128_bytes() {
+        assert_eq!(std::mem::size_of::<Current>(), 56);
+        assert_eq!(std::mem::size_of::<Package>(), 96);
+        assert_eq!(std::mem::size_of::<Order>(), 128);
+    }
+
+    #[test]
+    fn detected_carriers_not_held_are_derived_from_the_id() {
+        let carriers = Arc::new(CarrierRegistry::default_us());
+        let mut stage = OrderStage::new(EngineConfig::default(), carriers, false);
+        let mut syms = Interner::default();
+        let c = Confirmation {
+            event_id: "c1".into(),
+            action: Action::Confirm,
+            seller_id: "S".into(),
+            order_id: "O".into(),
+            package_id: String::new(),
+            marketplace: "US".into(),
+            category: "TOYS".into(),
+            carrier: "UPS".into(),
+            tracking_id: "1Z999AA10123456784".into(),
+            ship_method: crate::event::ShipMethod::Parcel,
+            package_value_cents: None,
+            confirmed_at: 0,
+            promised_delivery_at: None,
+        };
+        stage.confirmation(&c, &mut syms, &mut OrderOutput::default());
+        let record = |stage: &OrderStage| stage.package_record(&syms, "S", "O", "").unwrap();
+        let held = record(&stage);
+        assert!(
+            held.detected_carriers.contains(&"UPS".to_string()),
+            "{held:?}"
+        );
+        let idx = stage
+            .find(syms.get("S").unwrap(), &PackedStr::from("O"))
+            .unwrap();
+        stage.orders[idx].packages[0].detected = DERIVE_DETECTED;
+        assert_eq!(record(&stage).detected_carriers, held.detected_carriers);
     }
 }

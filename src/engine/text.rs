@@ -5,6 +5,7 @@
 use crate::event::Millis;
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroU64;
 
 /// Most digits a [`PackedStr`] holds, 4 bits each (14 bytes).
 const MAX_DIGITS: usize = 28;
@@ -279,15 +280,16 @@ impl std::fmt::Debug for PackedStr {
     }
 }
 
-/// An event id. Canonical lower-case UUIDs (`8-4-4-4-12` hex digits), the usual form, are
-/// held as their 16 bytes; anything else as text. Only compared (the tie-break between two
-/// confirmations of the same time), never written out.
+/// An event id in 16 bytes. Canonical lower-case UUIDs (`8-4-4-4-12` hex digits), the usual
+/// form, are held as their 16 bytes; anything else as text on the heap. Only compared (the
+/// tie-break between two confirmations of the same time), never written out.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EventId {
-    /// A canonical lower-case UUID.
-    Uuid([u8; 16]),
+    /// A canonical lower-case UUID, as its first and last 8 bytes (big-endian). The first 8 are
+    /// never all zero (such a UUID is held as text), which gives the enum its tag for free.
+    Uuid(NonZeroU64, u64),
     /// Any other id.
-    Text(Box<str>),
+    Text(Box<Box<str>>),
 }
 
 /// Positions of the hyphens in a canonical UUID.
@@ -296,16 +298,26 @@ const UUID_HYPHENS: [usize; 4] = [8, 13, 18, 23];
 impl EventId {
     /// Packs an event id.
     pub fn new(s: &str) -> EventId {
-        match parse_uuid(s) {
-            Some(bytes) => EventId::Uuid(bytes),
-            None => EventId::Text(s.into()),
+        let halves = parse_uuid(s).and_then(|b| {
+            let (hi, lo) = b.split_at(8);
+            let hi = NonZeroU64::new(u64::from_be_bytes(hi.try_into().ok()?))?;
+            Some((hi, u64::from_be_bytes(lo.try_into().ok()?)))
+        });
+        match halves {
+            Some((hi, lo)) => EventId::Uuid(hi, lo),
+            None => EventId::Text(Box::new(s.into())),
         }
     }
 
     /// The id as text.
     pub fn text(&self) -> Cow<'_, str> {
         match self {
-            EventId::Uuid(bytes) => Cow::Owned(format_uuid(bytes)),
+            EventId::Uuid(hi, lo) => {
+                let mut bytes = [0u8; 16];
+                bytes[..8].copy_from_slice(&hi.get().to_be_bytes());
+                bytes[8..].copy_from_slice(&lo.to_be_bytes());
+                Cow::Owned(format_uuid(&bytes))
+            }
             EventId::Text(s) => Cow::Borrowed(s),
         }
     }
@@ -318,8 +330,8 @@ impl EventId {
     /// Heap bytes held, for state-size reporting.
     pub fn heap_bytes(&self) -> usize {
         match self {
-            EventId::Uuid(_) => 0,
-            EventId::Text(s) => s.len(),
+            EventId::Uuid(..) => 0,
+            EventId::Text(s) => s.len() + std::mem::size_of::<Box<str>>(),
         }
     }
 }
@@ -447,8 +459,12 @@ mod tests {
                 assert_eq!(packed.less_than(b), a < b, "{a} < {b}");
             }
         }
-        assert!(matches!(EventId::new(ids[0]), EventId::Uuid(_)));
+        assert!(matches!(EventId::new(ids[0]), EventId::Uuid(..)));
         assert!(matches!(EventId::new(ids[2]), EventId::Text(_)));
+        let zero = "00000000-0000-0000-8000-000000000001";
+        assert!(matches!(EventId::new(zero), EventId::Text(_)));
+        assert_eq!(EventId::new(zero).text(), zero);
+        assert_eq!(std::mem::size_of::<EventId>(), 16);
     }
 
     #[test]

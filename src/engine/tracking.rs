@@ -2,6 +2,7 @@
 //! subscribed to it. It answers every subscription with the facts of that package's own
 //! window, and updates the answer when a new scan changes it (design guide section 2).
 
+use super::few::Few;
 use super::messages::{
     FactsMsg, LateReason, PackageRef, ScanFacts, ScanIn, Subscribe, TrackingInput, Unsubscribe,
 };
@@ -94,7 +95,7 @@ impl Sub {
 struct Entry {
     tracking: PackedStr,
     scans: ScanList,
-    subs: SmallVec<[Sub; 1]>,
+    subs: Few<Sub>,
 }
 
 /// The hash of a tracking ID.
@@ -337,7 +338,7 @@ impl TrackingStage {
             .map(|e| {
                 e.tracking.heap_bytes()
                     + e.scans.heap_bytes()
-                    + spilled(&e.subs) * std::mem::size_of::<Sub>()
+                    + e.subs.heap_bytes()
                     + e.subs
                         .iter()
                         .map(|s| s.package.order.heap_bytes())
@@ -348,15 +349,6 @@ impl TrackingStage {
             + self.index.allocation_size()
             + self.shapes.0.capacity() * std::mem::size_of::<Shape>()
             + heap
-    }
-}
-
-/// Heap slots a small vector uses beyond its inline capacity.
-fn spilled<A: smallvec::Array>(v: &SmallVec<A>) -> usize {
-    if v.spilled() {
-        v.capacity()
-    } else {
-        0
     }
 }
 
