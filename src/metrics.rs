@@ -21,6 +21,9 @@ pub const RECORDS_PRODUCED: &str = "vtrack_records_produced_total";
 pub const BAD_INPUT: &str = "vtrack_bad_input_total";
 /// Events later than the allowed lateness, sent to the late-events topic, per input topic and reason.
 pub const LATE_EVENTS: &str = "vtrack_late_events_total";
+/// Input events the state already holds, per input topic: a CONFIRM with its package's
+/// current `event_id`, a physical scan whose carrier, time and delivery flag are held.
+pub const DUPLICATE_EVENTS: &str = "vtrack_duplicate_events_total";
 /// Verdict records written, per status.
 pub const VERDICTS: &str = "vtrack_verdicts_total";
 /// Packages whose verdict became final, per status.
@@ -110,6 +113,12 @@ pub const ALL: &[(&str, Kind, Unit, &str)] = &[
         Kind::Counter,
         Unit::Count,
         "Events later than the allowed lateness, per input topic and reason.",
+    ),
+    (
+        DUPLICATE_EVENTS,
+        Kind::Counter,
+        Unit::Count,
+        "Input events the state already holds (duplicates, ignored), per input topic.",
     ),
     (
         VERDICTS,

@@ -102,3 +102,63 @@ fn point_queries_agree_with_the_full_listings() {
     }
     assert!(engine.seller_rows_of("no-such-seller").is_empty());
 }
+
+/// What `vtrack run` counts as duplicates: the stages recognise an event their state holds.
+#[test]
+fn the_stages_recognise_events_they_hold_already() {
+    use vtrack::engine::messages::ScanIn;
+    use vtrack::engine::order::ConfirmOutcome;
+    use vtrack::engine::text::PackedStr;
+    use vtrack::engine::tracking::{TrackingOutput, TrackingStage};
+    use vtrack::event::ScanType;
+
+    let carriers = Arc::new(CarrierRegistry::default_us());
+    let mut stage = OrderStage::new(EngineConfig::default(), carriers, true);
+    let mut syms = Interner::default();
+    let t = 1_000 * DAY_MS;
+    let mut apply =
+        |c: &Confirmation| stage.confirmation(c, &mut syms, &mut OrderOutput::default());
+    assert_eq!(apply(&confirm(t)), ConfirmOutcome::Applied);
+    assert_eq!(apply(&confirm(t)), ConfirmOutcome::Duplicate);
+    let older = Confirmation {
+        event_id: "e0".into(),
+        ..confirm(t - 1)
+    };
+    assert_eq!(
+        apply(&older),
+        ConfirmOutcome::NoChange,
+        "older, not a duplicate"
+    );
+    let newer = Confirmation {
+        event_id: "e2".into(),
+        ..confirm(t + 1)
+    };
+    assert_eq!(apply(&newer), ConfirmOutcome::Applied);
+    assert_eq!(
+        apply(&confirm(t)),
+        ConfirmOutcome::NoChange,
+        "no longer current"
+    );
+
+    let mut tracking = TrackingStage::new(EngineConfig::default());
+    tracking.advance(t);
+    let scan = |scan_type, at| ScanIn {
+        carrier: Some(0),
+        tracking: PackedStr::from("1Z999AA10123456784"),
+        scan_type,
+        scanned_at: at,
+    };
+    let mut repeated = |s: ScanIn| {
+        let mut out = TrackingOutput::default();
+        tracking.handle(TrackingInput::Scan(s), &mut out);
+        out.repeated
+    };
+    assert!(!repeated(scan(ScanType::Accepted, t)));
+    assert!(repeated(scan(ScanType::Accepted, t)));
+    assert!(
+        !repeated(scan(ScanType::Delivered, t)),
+        "a delivery adds to it"
+    );
+    assert!(repeated(scan(ScanType::Delivered, t)));
+    assert!(!repeated(scan(ScanType::Accepted, t + 1)));
+}

@@ -283,17 +283,20 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
             && total(vtrack::metrics::VERDICTS) == records.len() as f64
             && total(vtrack::metrics::BAD_INPUT) == 1.0
             && total(vtrack::metrics::LATE_EVENTS) == 1.0
+            // The workload repeats about one event in 200.
+            && total(vtrack::metrics::DUPLICATE_EVENTS) >= 1.0
     });
     let all: Vec<BTreeMap<String, f64>> = texts.iter().map(|t| samples(t)).collect();
     let total = |m: &str| all.iter().map(|s| sum(s, m)).sum::<f64>();
     assert!(
         complete,
-        "metrics incomplete: missing {missing:?}; final verdicts {} of {finals}; verdict records {} of {}; bad input {}; late events {}",
+        "metrics incomplete: missing {missing:?}; final verdicts {} of {finals}; verdict records {} of {}; bad input {}; late events {}; duplicates {}",
         total(vtrack::metrics::FINAL_VERDICTS),
         total(vtrack::metrics::VERDICTS),
         records.len(),
         total(vtrack::metrics::BAD_INPUT),
         total(vtrack::metrics::LATE_EVENTS),
+        total(vtrack::metrics::DUPLICATE_EVENTS),
     );
     // The late confirmation is in the late-events topic as it came, with why.
     let late_events = consume_all(

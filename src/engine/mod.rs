@@ -239,6 +239,9 @@ impl Engine {
         }
         let mut out = std::mem::take(&mut self.order_out);
         let outcome = self.order.confirmation(&c, &mut self.syms, &mut out);
+        if outcome == ConfirmOutcome::Duplicate {
+            self.counters.duplicates += 1;
+        }
         if outcome == ConfirmOutcome::Late {
             self.counters.late_events += 1;
             self.outputs.late_events.push(LateEvent {

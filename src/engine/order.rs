@@ -182,6 +182,9 @@ pub enum ConfirmOutcome {
     Applied,
     /// It was the current confirmation already, or older: nothing changed.
     NoChange,
+    /// A CONFIRM with the `event_id` of its package's current confirmation: a duplicate,
+    /// nothing changed.
+    Duplicate,
     /// It arrived after the windows it could change had closed.
     Late,
 }
@@ -328,6 +331,9 @@ impl OrderStage {
         let order = &self.orders[idx];
         let existing = order.packages.iter().position(|p| p.package == package);
         match existing {
+            Some(i) if order.packages[i].current.event_id.is(&c.event_id) => {
+                return ConfirmOutcome::Duplicate
+            }
             Some(i) if !order.packages[i].current.older_than(c) => return ConfirmOutcome::NoChange,
             _ if arrives_closed => return ConfirmOutcome::Late,
             _ => {}

@@ -322,6 +322,15 @@ impl EventId {
         }
     }
 
+    /// True when this is the id `other`.
+    pub fn is(&self, other: &str) -> bool {
+        match self {
+            EventId::Uuid(hi, lo) => parse_uuid(other)
+                .is_some_and(|b| b[..8] == hi.get().to_be_bytes() && b[8..] == lo.to_be_bytes()),
+            EventId::Text(s) => s.as_ref().as_ref() == other,
+        }
+    }
+
     /// True when this id sorts before `other` as text (byte-wise).
     pub fn less_than(&self, other: &str) -> bool {
         self.text().as_bytes() < other.as_bytes()
@@ -457,6 +466,7 @@ mod tests {
             assert_eq!(packed.text(), a);
             for b in ids {
                 assert_eq!(packed.less_than(b), a < b, "{a} < {b}");
+                assert_eq!(packed.is(b), a == b, "{a} is {b}");
             }
         }
         assert!(matches!(EventId::new(ids[0]), EventId::Uuid(..)));

@@ -112,6 +112,9 @@ pub struct TrackingOutput {
     pub facts: Vec<FactsMsg>,
     /// Scans that came too late, and why.
     pub late: Vec<(ScanIn, LateReason)>,
+    /// The physical scan was held already (same carrier, time and delivery flag): a
+    /// duplicate, or a scan of the same moment that adds nothing.
+    pub repeated: bool,
 }
 
 /// Counters of the tracking stage.
@@ -218,6 +221,7 @@ impl TrackingStage {
             }
         }
         if !record_scan(entry, carrier, s.scan_type, s.scanned_at) {
+            out.repeated = true;
             return;
         }
         let mut late_for_closed = false;

@@ -167,6 +167,11 @@ pub fn late_event(topic: &str, reason: &str) {
         .increment(1);
 }
 
+/// Counts one duplicate input event.
+pub fn duplicate_event(topic: &str) {
+    counter!(m::DUPLICATE_EVENTS, "topic" => topic.to_string()).increment(1);
+}
+
 /// Counts one rebalance callback.
 pub fn rebalance(kind: &'static str) {
     counter!(m::REBALANCES, "kind" => kind).increment(1);

@@ -198,8 +198,15 @@ impl OrderTask {
         let mut out = OrderOutput::default();
         match decode::<OrderRecord>(payload)? {
             OrderRecord::Confirmation(c, original) => {
-                if self.stage.confirmation(&c, ctx.syms, &mut out) == ConfirmOutcome::Late {
-                    ctx.send_late_event(&ctx.topo.confirmations, &original, "window_closed")?;
+                match self.stage.confirmation(&c, ctx.syms, &mut out) {
+                    ConfirmOutcome::Late => {
+                        let topic = &ctx.topo.confirmations;
+                        ctx.send_late_event(topic, &original, "window_closed")?;
+                    }
+                    ConfirmOutcome::Duplicate if !ctx.sink.muted => {
+                        super::meters::duplicate_event(&ctx.topo.confirmations);
+                    }
+                    _ => {}
                 }
             }
             OrderRecord::Facts {
@@ -313,6 +320,9 @@ impl TrackingTask {
                     self.tick(ctx)?;
                 }
             }
+        }
+        if out.repeated && !ctx.sink.muted {
+            super::meters::duplicate_event(&ctx.topo.scans);
         }
         if let (Some(original), Some((_, reason))) = (late_scan, out.late.first()) {
             ctx.send_late_event(&ctx.topo.scans, &original, reason.as_str())?;
