@@ -105,7 +105,7 @@ pub fn replay(
 ) -> Result<ReplaySummary, ReplayError> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&opts.out).map_err(|e| io_err(&opts.out, e))?;
-    let mut engine = Engine::new(cfg.clone(), carriers, false);
+    let mut engine = Engine::new(cfg.clone(), carriers, false).without_duplicate_filter();
     let inputs = [
         Input::open(&opts.confirmations, Kind::Confirmation)?,
         Input::open(&opts.scans, Kind::Scan)?,
@@ -117,6 +117,7 @@ pub fn replay(
     for (file, input) in inputs.iter().enumerate() {
         scan_input(input, file, opts.as_of, &bar, &mut state, &mut pending);
     }
+    let duplicates = drop_duplicates(&inputs, &mut pending);
     pending.sort_unstable();
     for p in &pending {
         let input = &inputs[p.file()];
@@ -137,12 +138,17 @@ pub fn replay(
     }
     write_dead_letters(&opts.out, &mut state.dead)?;
     let written = write_outputs(&opts.out, &engine, as_of)?;
+    // Duplicates are counted as events of their input, as the engine counts them.
+    let mut counters = engine.counters();
+    counters.confirmations += duplicates[Kind::Confirmation as usize];
+    counters.scans += duplicates[Kind::Scan as usize];
+    counters.duplicates += duplicates.iter().sum::<u64>();
     Ok(ReplaySummary {
         as_of,
         lines: state.lines,
         dead_letters: state.dead.len() as u64,
         after_as_of: state.after_as_of,
-        counters: engine.counters(),
+        counters,
         by_status: written.by_status,
         seller_rows: written.seller_rows,
         at_risk_rows: written.at_risk_rows,
@@ -273,6 +279,56 @@ fn scan_input(
         });
     }
 }
+
+/// Drops every repeat of an event id within its input (contract: "a repeated event_id is a
+/// duplicate and changes nothing"), exactly: events of the same input whose ids hash alike are
+/// compared by id. Of the events with one id, the one kept is the first in the canonical
+/// order (earliest event time, then smallest line bytes), so which one is kept does not depend
+/// on the order of the lines either. Returns how many were dropped, per input.
+fn drop_duplicates(inputs: &[Input; 2], pending: &mut Vec<Pending>) -> [u64; 2] {
+    pending.sort_unstable_by_key(|p| (p.kind_and_id, p.time, p.line_and_file));
+    let mut dropped = [0u64; 2];
+    let mut start = 0;
+    while start < pending.len() {
+        let same_hash = pending[start..]
+            .iter()
+            .take_while(|p| p.kind_and_id == pending[start].kind_and_id)
+            .count();
+        if same_hash > 1 {
+            let group = &mut pending[start..start + same_hash];
+            dropped[group[0].file()] += mark_repeats(inputs, group);
+        }
+        start += same_hash;
+    }
+    pending.retain(|p| p.offset != DROPPED);
+    dropped
+}
+
+/// Marks as [`DROPPED`] every event of `group` (events of one input whose ids hash alike,
+/// sorted by time) that repeats the id of an event before it in the canonical order.
+fn mark_repeats(inputs: &[Input; 2], group: &mut [Pending]) -> u64 {
+    let line = |p: &Pending| inputs[p.file()].line_at(p.offset as usize);
+    let id = |p: &Pending| {
+        let input = &inputs[p.file()];
+        decode(input.kind, strip_bom(line(p), p.line()))
+            .map(|e| e.event_id().to_string())
+            .unwrap_or_default()
+    };
+    // Equal times are ordered by their lines' bytes, not by where the lines are.
+    group.sort_by(|a, b| (a.time, line(a)).cmp(&(b.time, line(b))));
+    let ids: Vec<String> = group.iter().map(id).collect();
+    let mut dropped = 0;
+    for (i, p) in group.iter_mut().enumerate() {
+        if ids[..i].contains(&ids[i]) {
+            p.offset = DROPPED;
+            dropped += 1;
+        }
+    }
+    dropped
+}
+
+/// [`Pending::offset`] of a dropped duplicate.
+const DROPPED: u64 = u64::MAX;
 
 /// A hash of an event id that is the same on every machine and in every version.
 fn id_hash(id: &str) -> u64 {

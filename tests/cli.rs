@@ -84,6 +84,29 @@ fn a_repeated_event_id_is_a_duplicate_whatever_its_day() {
     assert!(summary.contains("(1 duplicates"), "{summary}");
 }
 
+#[test]
+fn a_repeated_scan_id_is_a_duplicate_whatever_its_time_and_line() {
+    // Producers never reuse an id for another event, so a repeat is ignored even when its
+    // content differs; the copy kept is the earlier one, in either line order.
+    let early_other_carrier = r#"{"event_id":"s1","carrier":"FEDEX","tracking_id":"1Z999AA10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-01T11:00:00Z"}"#;
+    let later_ups = r#"{"event_id":"s1","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-03T12:00:00Z"}"#;
+    for scans in [
+        [early_other_carrier, later_ups],
+        [later_ups, early_other_carrier],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = format!("{}\n{}\n", scans[0], scans[1]);
+        let (verdicts, _, summary) = replay(dir.path(), CONFIRM_UPS.as_bytes(), lines.as_bytes());
+        assert_eq!(verdicts[0]["status"], "INVALID", "{}", verdicts[0]);
+        assert_eq!(
+            verdicts[0]["reasons"][0], "CARRIER_MISMATCH",
+            "{}",
+            verdicts[0]
+        );
+        assert!(summary.contains("2 scans (1 duplicates"), "{summary}");
+    }
+}
+
 /// The output files of a replay, as bytes.
 fn replay_files(dir: &Path, confirmations: &[&str], scans: &[&str]) -> Vec<Vec<u8>> {
     let join = |lines: &[&str]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();

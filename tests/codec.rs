@@ -684,7 +684,12 @@ fn arb_confirmation() -> impl Strategy<Value = Confirmation> {
                     order_id,
                     package_id,
                     marketplace,
-                    category,
+                    // `*` is refused: it names all categories in the seller numbers.
+                    category: if category == "*" {
+                        "**".into()
+                    } else {
+                        category
+                    },
                     carrier,
                     tracking_id,
                     ship_method,
@@ -786,4 +791,32 @@ fn measure(name: &str, bytes: &[u8], decode: impl Fn(&[u8]) -> bool) {
         f64::from(N) / secs,
         secs * 1e9 / f64::from(N)
     );
+}
+
+#[test]
+fn a_message_is_one_json_object_not_an_array() {
+    let array =
+        r#"["e1",null,"S1","O1",null,null,null,"UPS","X1",null,null,"2026-11-10T10:00:00Z",null]"#;
+    let json_only = vtrack::codec::decode_confirmation_json(array.as_bytes());
+    assert!(error(json_only).contains("JSON object"));
+    assert!(
+        confirm(array).is_err(),
+        "bad input for the Kafka driver too"
+    );
+    let scan = r#"["s1","UPS","1Z2X98HT0307336570","ACCEPTED","2026-11-11T10:00:00Z",null]"#;
+    assert!(error(vtrack::codec::decode_scan_json(scan.as_bytes())).contains("JSON object"));
+    assert!(
+        confirm(&format!("  \n{}", minimal(""))).is_ok(),
+        "whitespace before the object"
+    );
+}
+
+#[test]
+fn category_star_is_refused_as_it_names_all_categories() {
+    let e = error(confirm(&minimal_with("category", r#""*""#)));
+    assert!(
+        e.contains("category") && e.contains("all categories"),
+        "{e}"
+    );
+    assert!(confirm(&minimal_with("category", r#""**""#)).is_ok());
 }

@@ -6,12 +6,13 @@ use rustc_hash::FxHashMap;
 /// Longest alias key looked up without allocating.
 const STACK_KEY: usize = 64;
 
-/// The alias key of a name: every character but ASCII letters and digits removed, the
-/// letters upper-cased (`"Fed Ex"` and `"fedex"` both give `FEDEX`).
+/// The alias key of a name: every character but letters and digits removed (any script:
+/// `é` is a letter), the letters upper-cased (`"Fed Ex"` and `"fedex"` both give `FEDEX`;
+/// `"Fédex"` gives `FÉDEX`, which is not `FEDEX`).
 pub fn alias_key(name: &str) -> String {
-    name.bytes()
-        .filter(u8::is_ascii_alphanumeric)
-        .map(|b| char::from(b.to_ascii_uppercase()))
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
         .collect()
 }
 
@@ -40,6 +41,9 @@ impl AliasTable {
         if let Some(&id) = self.map.get(entered.as_bytes()) {
             return Some(id);
         }
+        if !entered.is_ascii() {
+            return self.resolve_long(entered);
+        }
         let mut buf = [0u8; STACK_KEY];
         let mut len = 0;
         for b in entered.bytes().filter(u8::is_ascii_alphanumeric) {
@@ -55,7 +59,8 @@ impl AliasTable {
         self.map.get(&buf[..len]).copied()
     }
 
-    /// Slow path for names whose key is longer than every alias or than the stack buffer.
+    /// Slow path for names whose key is longer than every alias or than the stack buffer, or
+    /// that are not ASCII.
     fn resolve_long(&self, entered: &str) -> Option<CarrierId> {
         let key = alias_key(entered);
         if key.len() > self.longest {
@@ -70,10 +75,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn key_keeps_ascii_letters_and_digits_upper_cased() {
+    fn key_keeps_letters_and_digits_upper_cased() {
         assert_eq!(alias_key("Fed Ex"), "FEDEX");
         assert_eq!(alias_key("fedex_smart-post!"), "FEDEXSMARTPOST");
-        assert_eq!(alias_key("Fédex 2"), "FDEX2");
+        assert_eq!(alias_key("Fédex 2"), "FÉDEX2");
         assert_eq!(alias_key(" \t"), "");
     }
 

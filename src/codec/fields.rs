@@ -14,6 +14,19 @@ pub const DEFAULT_MARKETPLACE: &str = "US";
 /// Category of a confirmation that names none.
 pub const DEFAULT_CATEGORY: &str = "UNCATEGORIZED";
 
+/// The category, `UNCATEGORIZED` when none; `*` is refused, as it names all categories in
+/// the seller numbers (a package of category `*` would share its row key with them).
+fn category(c: Text<'_>) -> Result<String, DecodeError> {
+    let c = or_default(c, DEFAULT_CATEGORY);
+    if c == crate::engine::seller::ALL_CATEGORIES {
+        return Err(DecodeError::Field {
+            field: "category",
+            why: "`*` names all categories in the seller numbers and cannot be a category".into(),
+        });
+    }
+    Ok(c)
+}
+
 /// A string field as read from the wire, borrowed from the message when possible.
 pub(crate) type Text<'a> = Option<Cow<'a, str>>;
 
@@ -57,7 +70,7 @@ impl ConfirmationFields<'_> {
             order_id: non_empty("order_id", self.order_id)?,
             package_id: or_default(self.package_id, ""),
             marketplace: or_default(self.marketplace, DEFAULT_MARKETPLACE),
-            category: or_default(self.category, DEFAULT_CATEGORY),
+            category: category(self.category)?,
             carrier: required_to_confirm("carrier", action, self.carrier)?,
             tracking_id: required_to_confirm("tracking_id", action, self.tracking_id)?,
             ship_method: self.ship_method.unwrap_or_default(),

@@ -32,6 +32,12 @@ fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
             e.valid_up_to()
         ))
     })?;
+    // A message is one JSON object; serde would also read a struct from an array of its fields.
+    if !text.trim_start().starts_with('{') {
+        return Err(DecodeError::Undecodable(
+            "invalid JSON: a message is one JSON object".into(),
+        ));
+    }
     serde_json::from_str(text).map_err(|e| DecodeError::Undecodable(format!("invalid JSON: {e}")))
 }
 

@@ -9,6 +9,7 @@ use crate::event::{utc_day, Millis};
 use crate::records::{Reason, Status, VerdictRecord, Warning};
 use crate::timestamp::write_day;
 use crate::tracking_id::TrackingId;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Room for the usual sentence, so that it is written without growing the string.
@@ -39,18 +40,31 @@ pub fn explain(x: &ExplainInput<'_>) -> String {
 }
 
 /// The declared carrier's display name, or the carrier as entered, in quotes.
-fn push_carrier_name(s: &mut String, x: &ExplainInput<'_>) {
+fn carrier_name<'a>(x: &ExplainInput<'a>) -> Cow<'a, str> {
     match x
         .carriers
         .by_code(x.record.carrier.as_deref().unwrap_or(""))
     {
-        Some(id) => s.push_str(x.carriers.display_name(id)),
-        None => {
-            s.push('"');
-            s.push_str(x.record.carrier_entered.trim());
-            s.push('"');
-        }
+        Some(id) => Cow::Borrowed(x.carriers.display_name(id)),
+        None => Cow::Owned(format!("\"{}\"", x.record.carrier_entered.trim())),
     }
+}
+
+fn push_carrier_name(s: &mut String, x: &ExplainInput<'_>) {
+    s.push_str(&carrier_name(x));
+}
+
+/// `a ` or `an ` for a name, by its first letter ("an Amazon number", "a UPS number").
+fn push_article(s: &mut String, name: &str) {
+    let first = name.trim_start_matches('"').chars().next().unwrap_or('x');
+    let vowel = matches!(first.to_ascii_uppercase(), 'A' | 'E' | 'I' | 'O');
+    s.push_str(if vowel { "an " } else { "a " });
+}
+
+/// A name after its article.
+fn push_with_article(s: &mut String, name: &str) {
+    push_article(s, name);
+    s.push_str(name);
 }
 
 /// The display name of the first detected carrier, if it is a known one.
@@ -127,8 +141,8 @@ fn unsupported_sentence(s: &mut String, x: &ExplainInput<'_>) {
         }
     }
     if let Some(name) = detected_name(x) {
-        s.push_str("; the tracking ID looks like a ");
-        s.push_str(name);
+        s.push_str("; the tracking ID looks like ");
+        push_with_article(s, name);
         s.push_str(" number");
     }
     s.push('.');
@@ -150,13 +164,13 @@ fn mismatch_sentence(s: &mut String, x: &ExplainInput<'_>) {
         None => {
             match detected_name(x) {
                 Some(name) => {
-                    s.push_str("This tracking ID looks like a ");
-                    s.push_str(name);
-                    s.push_str(" number, not a ");
+                    s.push_str("This tracking ID looks like ");
+                    push_with_article(s, name);
+                    s.push_str(" number, not ");
                 }
-                None => s.push_str("This tracking ID is not a "),
+                None => s.push_str("This tracking ID is not "),
             }
-            push_carrier_name(s, x);
+            push_with_article(s, &carrier_name(x));
             s.push_str(" number: correct the carrier or the tracking ID.");
         }
     }
@@ -306,6 +320,11 @@ mod tests {
         assert_eq!(
             sentence(&rec, &id, ScanFacts::default()),
             "This tracking ID looks like a UPS number, not a FedEx SmartPost number: correct the carrier or the tracking ID."
+        );
+        rec.carrier = Some("AMAZON".into());
+        assert_eq!(
+            sentence(&rec, &id, ScanFacts::default()),
+            "This tracking ID looks like a UPS number, not an Amazon number: correct the carrier or the tracking ID."
         );
     }
 

@@ -131,12 +131,17 @@ type IdSet = hashbrown::HashSet<u64, rustc_hash::FxBuildHasher>;
 struct Dedup {
     confirmations: IdSet,
     scan_days: FastMap<i32, IdSet>,
+    /// The driver drops duplicates itself: every event is a first.
+    off: bool,
 }
 
 impl Dedup {
     /// True the first time an event id is seen in its input.
     fn first_time(&mut self, space: IdSpace, event_time: Millis, event_id: &str) -> bool {
         use std::hash::BuildHasher;
+        if self.off {
+            return true;
+        }
         // One pass of a 64-bit hash of good quality (foldhash, fixed seed: the same ids give
         // the same keys in every run).
         let key = foldhash::quality::FixedState::with_seed(DEDUP_SEED).hash_one(event_id);
@@ -403,6 +408,13 @@ impl Engine {
     /// One seller's rows as of event time (what `GET /v1/sellers/…/vtr` answers).
     pub fn seller_rows_of(&self, seller_id: &str) -> Vec<SellerVtrRecord> {
         self.seller.seller_rows(seller_id, self.now, &self.syms)
+    }
+
+    /// Turns the duplicate filter off, for a driver that drops duplicates itself (`replay`
+    /// does, exactly, before applying any event).
+    pub fn without_duplicate_filter(mut self) -> Self {
+        self.dedup.off = true;
+        self
     }
 
     /// What the engine saw.

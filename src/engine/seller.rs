@@ -16,7 +16,7 @@ type Counts = [i64; 4];
 type WindowKey = (Sym, Sym, Option<Sym>, u32);
 
 /// Category symbol meaning "all categories" (`*`).
-const ALL_CATEGORIES: &str = "*";
+pub const ALL_CATEGORIES: &str = "*";
 
 /// A seller-vtr output: a record, or a tombstone for a key whose counts all fell to 0.
 #[derive(Debug, Clone, PartialEq)]
