@@ -9,7 +9,9 @@ use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
-use std::sync::mpsc::{channel, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, warn};
 
@@ -17,7 +19,15 @@ use tracing::{debug, warn};
 pub struct Purger {
     requests: Sender<Vec<(String, i32, i64)>>,
     thread: std::thread::JoinHandle<()>,
+    stopping: Arc<AtomicBool>,
+    /// Disconnected when the thread ends.
+    done: Receiver<()>,
 }
+
+/// How long a stopping instance waits for a purge in flight. Purging is housekeeping: what
+/// is not purged now is purged after the next snapshot, by whichever instance owns the
+/// partition, or expires with the topic's retention.
+const FINISH_WAIT: Duration = Duration::from_secs(2);
 
 impl Purger {
     /// Starts the purging thread.
@@ -25,22 +35,43 @@ impl Purger {
         let admin: AdminClient<DefaultClientContext> =
             super::client::client_config(cfg).create()?;
         let (requests, received) = channel::<Vec<(String, i32, i64)>>();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let stop = stopping.clone();
+        let (ended, done) = channel::<()>();
         let thread = std::thread::Builder::new()
             .name("vtrack-purge".into())
             .spawn(move || {
+                let _ended = ended;
                 let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
                 for batch in received {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                     purge(&admin, &options, &batch);
                 }
             })
             .map_err(|e| KafkaError::ClientCreation(format!("purge thread: {e}")))?;
-        Ok(Purger { requests, thread })
+        Ok(Purger {
+            requests,
+            thread,
+            stopping,
+            done,
+        })
     }
 
-    /// Waits for the requests sent so far to be done, and ends the thread.
+    /// Ends the thread: requests not started are dropped, and a purge in flight is waited
+    /// for at most [`FINISH_WAIT`] (a stopping instance does not wait on housekeeping).
     pub fn finish(self) {
+        self.stopping.store(true, Ordering::Relaxed);
         drop(self.requests);
-        let _ = self.thread.join();
+        match self.done.recv_timeout(FINISH_WAIT) {
+            Err(RecvTimeoutError::Timeout) => {
+                debug!("stopping without waiting for the purge in flight");
+            }
+            _ => {
+                let _ = self.thread.join();
+            }
+        }
     }
 
     /// Asks to delete the records before `offset` of each `(topic, partition, offset)`.
