@@ -30,7 +30,7 @@ type OrderIdx = u32;
 struct Current {
     confirmed_at: Millis,
     promised_delivery_at: OptMillis,
-    /// Only for the tie-break between confirmations of the same time.
+    /// Only compared: the tie-break between confirmations of the same time, and duplicates.
     event_id: EventId,
     /// The tracking ID as entered.
     tracking: PackedStr,
@@ -41,7 +41,7 @@ struct Current {
     precheck: Precheck,
 }
 
-/// [`Current::detected`] when the carriers detected are derived again from the ID.
+/// [`Package::detected`] when the carriers detected are derived again from the ID.
 const DERIVE_DETECTED: u32 = u32::MAX;
 
 impl Current {
