@@ -60,7 +60,7 @@ impl Purger {
     }
 
     /// Ends the thread: requests not started are dropped, and a purge in flight is waited
-    /// for at most [`FINISH_WAIT`] (a stopping instance does not wait on housekeeping).
+    /// for at most 2 s (a stopping instance does not wait on housekeeping).
     pub fn finish(self) {
         self.stopping.store(true, Ordering::Relaxed);
         drop(self.requests);
