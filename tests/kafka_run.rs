@@ -116,6 +116,64 @@ fn instances_joining_and_leaving_mid_stream_change_no_result() {
     stop_gracefully(&mut c);
 }
 
+/// An instance stopped while a newcomer is being given its share, with scans still arriving:
+/// closing its consumer drops records it fetched and did not handle, and nothing of them may
+/// be committed as handled. The newcomer's first (empty) assignment marks the middle of the
+/// cooperative rebalance.
+#[test]
+fn an_instance_stopped_in_the_middle_of_a_rebalance_loses_nothing() {
+    require_broker!();
+    let f = Fixture::new(1000);
+    let [(confirmations, confirmation_clocks), (scans, scan_clocks)] = &f.input;
+    produce(
+        &f.cfg.confirmations_topic,
+        confirmations,
+        confirmation_clocks,
+    );
+    let (mut x, log_x) = f.spawn("mx");
+    let (mut y, log_y) = f.spawn("my");
+    let assigned = |log: &Path| {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .matches("partitions assigned")
+            .count()
+    };
+    assert!(poll_until(Duration::from_secs(60), || assigned(&log_x) > 0
+        && assigned(&log_y) > 0));
+    // Scans keep arriving, a slice at a time, while the group changes.
+    let topic = f.cfg.scans_topic.clone();
+    let (scans, scan_clocks) = (scans.clone(), scan_clocks.clone());
+    let producing = std::thread::spawn(move || {
+        for slice in scans.chunks(20) {
+            produce(&topic, slice, &[]);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        produce(&topic, &[], &scan_clocks);
+    });
+    let (mut z, log_z) = f.spawn("mz");
+    assert!(poll_until(Duration::from_secs(60), || assigned(&log_z) > 0));
+    // Into the rebalance's second phase, where the group moves partitions to the newcomer.
+    std::thread::sleep(Duration::from_millis(2000));
+    // Stop the member that reads the inputs: it holds fetched records.
+    let owns_inputs = |log: &Path| {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.contains("partitions assigned"))
+            .last()
+            .is_some_and(|l| !l.contains("inputs=0"))
+    };
+    let victim = if owns_inputs(&log_x) { &mut x } else { &mut y };
+    stop_gracefully(victim);
+    producing.join().expect("producer thread");
+    let records = f.assert_converges(&[&log_x, &log_y, &log_z]);
+    assert_exactly_once(&records);
+    for member in [&mut x, &mut y, &mut z] {
+        if member.0.try_wait().ok().flatten().is_none() {
+            stop_gracefully(member);
+        }
+    }
+}
+
 /// Design guide section 7: a tracking-ID correction moves a package to another tracking
 /// partition while the old ID's scans are still arriving. Each package counts once, with the
 /// new ID's verdict, exactly as replay says.

@@ -761,6 +761,13 @@ impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             let mut w = self.lock();
+            // A stopping instance committed everything it handled before leaving the poll loop.
+            // Closing the consumer polls on and drops what it fetched, which moves the
+            // positions past records nobody handled: committing them here would lose those.
+            if w.health.is_stopping() {
+                w.revoke(tpl);
+                return;
+            }
             // A lost assignment belongs to another member already: its work is aborted, and
             // the new owner restores from the committed offsets.
             let result = if consumer.assignment_lost() {
@@ -797,6 +804,11 @@ impl ConsumerContext for RebalanceContext {
             Rebalance::Assign(tpl) => {
                 super::meters::rebalance("assign");
                 let mut w = self.lock();
+                // A stopping instance takes nothing over: it would restore state only to
+                // leave it at once.
+                if w.health.is_stopping() {
+                    return;
+                }
                 let result = consumer
                     .committed_offsets((*tpl).clone(), TXN_TIMEOUT)
                     .map_err(RunError::from)
