@@ -158,8 +158,7 @@ fn an_instance_stopped_in_the_middle_of_a_rebalance_loses_nothing() {
     let owns_inputs = |log: &Path| {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         text.lines()
-            .filter(|l| l.contains("partitions assigned"))
-            .next_back()
+            .rfind(|l| l.contains("partitions assigned"))
             .is_some_and(|l| !l.contains("inputs=0"))
     };
     let victim = if owns_inputs(&log_x) { &mut x } else { &mut y };
