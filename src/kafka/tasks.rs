@@ -406,16 +406,15 @@ impl SellerTask {
                 self.stage.apply(&d);
             }
             SellerRecord::Watermark { source, time } => {
-                if self.clock.announce(source, time) {
-                    self.tick(ctx)?;
-                }
+                // Rows are written at the commit (`tick`), as of the time announced by then.
+                self.clock.announce(source, time);
             }
         }
         Ok(())
     }
 
-    /// Writes the seller rows that changed, as of this task's event time: on every
-    /// watermark and at every commit, so a row is written at most once per commit interval.
+    /// Writes the seller rows that changed, as of this task's event time. Runs at every
+    /// commit only, so a row is written at most once per commit interval (contract section 6).
     pub fn tick(&mut self, ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
         let Some(min) = self.clock.min() else {
             return Ok(());

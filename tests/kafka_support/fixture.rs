@@ -406,3 +406,26 @@ pub fn stop_gracefully(child: &mut KillOnDrop) {
         "vtrack run exited with {status:?}"
     );
 }
+
+/// Contract section 6: a seller row is written at most once per key per commit interval. With
+/// one instance writing the topic, a transaction's records have consecutive offsets (its
+/// commit marker takes the next one), so a key may appear once per run of offsets.
+pub fn assert_once_per_transaction(records: &[Record]) {
+    let mut sorted: Vec<&Record> = records.iter().collect();
+    sorted.sort_by_key(|r| (r.partition, r.offset));
+    let mut keys: std::collections::BTreeSet<String> = Default::default();
+    let mut previous: Option<(i32, i64)> = None;
+    for r in sorted {
+        if previous != Some((r.partition, r.offset - 1)) {
+            keys.clear();
+        }
+        let key = r.key_str();
+        assert!(
+            keys.insert(key.clone()),
+            "{key} written twice in one transaction (partition {}, offset {})",
+            r.partition,
+            r.offset
+        );
+        previous = Some((r.partition, r.offset));
+    }
+}
