@@ -31,34 +31,34 @@ KAFKA_EXTRA_PROPS="${KAFKA_EXTRA_PROPS:-}"      # extra server.properties lines
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 KAFKA_MVN_ARGS="${KAFKA_MVN_ARGS:-}"            # e.g. -Dmaven.repo.local=/tmp/m2
-VTRACK_KAFKA_HOME="${VTRACK_KAFKA_HOME:-$ROOT/.kafka}"
-case "$VTRACK_KAFKA_HOME" in /*) ;; *) VTRACK_KAFKA_HOME="$PWD/$VTRACK_KAFKA_HOME" ;; esac
+VTRACK_BROKER_HOME="${VTRACK_BROKER_HOME:-$ROOT/.kafka}"
+case "$VTRACK_BROKER_HOME" in /*) ;; *) VTRACK_BROKER_HOME="$PWD/$VTRACK_BROKER_HOME" ;; esac
 
 HOST=127.0.0.1
 BOOTSTRAP="$HOST:$KAFKA_PORT"
-LIB_DIR="$VTRACK_KAFKA_HOME/lib/kafka_${KAFKA_SCALA_VERSION}-${KAFKA_VERSION}"
-CONF_DIR="$VTRACK_KAFKA_HOME/config"
-DATA_DIR="$VTRACK_KAFKA_HOME/data"
+LIB_DIR="$VTRACK_BROKER_HOME/lib/kafka_${KAFKA_SCALA_VERSION}-${KAFKA_VERSION}"
+CONF_DIR="$VTRACK_BROKER_HOME/config"
+DATA_DIR="$VTRACK_BROKER_HOME/data"
 LOG_DIRS="$DATA_DIR/kraft-combined-logs"
 SERVER_PROPS="$CONF_DIR/server.properties"
 CLIENT_PROPS="$CONF_DIR/probe-client.properties"
 BROKER_LOG4J="$CONF_DIR/log4j2.xml"
 TOOLS_LOG4J="$CONF_DIR/tools-log4j2.xml"
-LOG_FILE="$VTRACK_KAFKA_HOME/broker.log"
-PID_FILE="$VTRACK_KAFKA_HOME/broker.pid"
-PORT_FILE="$VTRACK_KAFKA_HOME/broker.port"
-LOCK_FILE="$VTRACK_KAFKA_HOME/.lock"
+LOG_FILE="$VTRACK_BROKER_HOME/broker.log"
+PID_FILE="$VTRACK_BROKER_HOME/broker.pid"
+PORT_FILE="$VTRACK_BROKER_HOME/broker.port"
+LOCK_FILE="$VTRACK_BROKER_HOME/.lock"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 say() { echo "kafka.sh: $*" >&2; }
 die() { echo "kafka.sh: error: $*" >&2; exit 1; }
 
-# One kafka.sh at a time per VTRACK_KAFKA_HOME for fetch/start/stop/reset
+# One kafka.sh at a time per VTRACK_BROKER_HOME for fetch/start/stop/reset
 # (parallel test jobs may all call `start`). fd 9 is closed for the broker.
 LOCKED=0
 lock() {
   [ "$LOCKED" = 1 ] && return 0
-  mkdir -p "$VTRACK_KAFKA_HOME"
+  mkdir -p "$VTRACK_BROKER_HOME"
   if command -v flock >/dev/null 2>&1; then
     exec 9>"$LOCK_FILE"
     flock -w 600 9 || die "could not lock $LOCK_FILE"
@@ -92,8 +92,8 @@ fetch() {
   fetched && return 0
   command -v mvn >/dev/null 2>&1 || die "mvn not found on PATH (needed once to fetch the Kafka jars)"
   local start=$SECONDS tmp
-  mkdir -p "$VTRACK_KAFKA_HOME/lib"
-  tmp="$(mktemp -d "$VTRACK_KAFKA_HOME/lib/.fetch.XXXXXX")"
+  mkdir -p "$VTRACK_BROKER_HOME/lib"
+  tmp="$(mktemp -d "$VTRACK_BROKER_HOME/lib/.fetch.XXXXXX")"
   # Kafka's own tarball is not on Maven Central, but every jar in it is: the
   # broker (kafka_2.13 + its runtime deps), the CLI tools, and a log4j2 binding.
   # connect-runtime (Jetty, Jersey...) is only needed by connect-plugin-path.
@@ -266,7 +266,7 @@ pid_cmdline() {
   if [ -r "/proc/$1/cmdline" ]; then tr '\0' ' ' <"/proc/$1/cmdline"; else ps -p "$1" -o args= 2>/dev/null || true; fi
 }
 
-# Prints the pid of the broker started from this VTRACK_KAFKA_HOME, if alive.
+# Prints the pid of the broker started from this VTRACK_BROKER_HOME, if alive.
 running_pid() {
   local pid
   [ -f "$PID_FILE" ] || return 1
@@ -295,7 +295,7 @@ format_storage() {
     echo "$out" >&2
     die "storage format failed"
   fi
-  echo "$cid" >"$VTRACK_KAFKA_HOME/cluster.id"
+  echo "$cid" >"$VTRACK_BROKER_HOME/cluster.id"
 }
 
 startup_failed() {
@@ -320,7 +320,7 @@ start() {
       say "already running (pid $pid) on $BOOTSTRAP"
       return 0
     fi
-    die "a broker from $VTRACK_KAFKA_HOME already runs on port $(running_port) (pid $pid); stop it first or use another VTRACK_KAFKA_HOME"
+    die "a broker from $VTRACK_BROKER_HOME already runs on port $(running_port) (pid $pid); stop it first or use another VTRACK_BROKER_HOME"
   fi
   rm -f "$PID_FILE" "$PORT_FILE"
   need_java
@@ -343,10 +343,10 @@ start() {
   command -v setsid >/dev/null 2>&1 && launcher=(setsid)
   # The inner bash writes its own pid and execs java, so the pid file is the JVM's.
   # shellcheck disable=SC2016,SC2086
-  ( cd "$VTRACK_KAFKA_HOME" && exec ${launcher[@]+"${launcher[@]}"} bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+  ( cd "$VTRACK_BROKER_HOME" && exec ${launcher[@]+"${launcher[@]}"} bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
       "$JAVA" $KAFKA_HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 \
-      -Djava.awt.headless=true -Dkafka.logs.dir="$VTRACK_KAFKA_HOME" \
+      -Djava.awt.headless=true -Dkafka.logs.dir="$VTRACK_BROKER_HOME" \
       -Dlog4j2.configurationFile="$BROKER_LOG4J" $KAFKA_JVM_OPTS \
       -cp "$LIB_DIR/*" kafka.Kafka "$SERVER_PROPS" \
       </dev/null >>"$LOG_FILE" 2>&1 9>&- ) &
@@ -405,7 +405,7 @@ status() {
     return 1
   fi
   if port_open "$KAFKA_PORT"; then
-    say "not running from $VTRACK_KAFKA_HOME (but something else listens on $BOOTSTRAP)"
+    say "not running from $VTRACK_BROKER_HOME (but something else listens on $BOOTSTRAP)"
   else
     say "not running"
   fi
@@ -414,8 +414,8 @@ status() {
 
 reset() {
   stop
-  say "deleting $DATA_DIR and generated config (keeping the jars in $VTRACK_KAFKA_HOME/lib)"
-  rm -rf "$DATA_DIR" "$CONF_DIR" "$VTRACK_KAFKA_HOME/cluster.id" "$LOG_FILE" "$LOG_FILE.1"
+  say "deleting $DATA_DIR and generated config (keeping the jars in $VTRACK_BROKER_HOME/lib)"
+  rm -rf "$DATA_DIR" "$CONF_DIR" "$VTRACK_BROKER_HOME/cluster.id" "$LOG_FILE" "$LOG_FILE.1"
 }
 
 # Runs a CLI class (replacing this shell), adding --bootstrap-server unless
@@ -438,7 +438,7 @@ usage() {
   cat <<EOF
 usage: scripts/kafka.sh COMMAND [ARGS...]
 
-  fetch               resolve Kafka $KAFKA_VERSION jars with Maven into \$VTRACK_KAFKA_HOME/lib (once)
+  fetch               resolve Kafka $KAFKA_VERSION jars with Maven into \$VTRACK_BROKER_HOME/lib (once)
   start               fetch if needed, format storage once, start the broker, wait until it serves metadata
   stop                SIGTERM (then SIGKILL after \$KAFKA_STOP_TIMEOUT s); fine if not running
   restart             stop + start
@@ -453,7 +453,7 @@ usage: scripts/kafka.sh COMMAND [ARGS...]
   run-class CLASS ARGS    any main class on the broker classpath (no --bootstrap-server added)
 
 environment: KAFKA_PORT=$KAFKA_PORT KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT KAFKA_VERSION=$KAFKA_VERSION
-  VTRACK_KAFKA_HOME=$VTRACK_KAFKA_HOME
+  VTRACK_BROKER_HOME=$VTRACK_BROKER_HOME
   KAFKA_HEAP_OPTS="$KAFKA_HEAP_OPTS" KAFKA_JVM_OPTS KAFKA_TOOLS_HEAP_OPTS KAFKA_EXTRA_PROPS
   KAFKA_START_TIMEOUT=$KAFKA_START_TIMEOUT KAFKA_STOP_TIMEOUT=$KAFKA_STOP_TIMEOUT KAFKA_MVN_ARGS
 EOF

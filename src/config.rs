@@ -147,6 +147,45 @@ impl Default for KafkaConfig {
 }
 
 /// Property names whose values are secrets: never printed.
+/// A TOML syntax error, with the offending line shown unless it looks like it holds a secret
+/// (secrets never appear in logs, start-up errors included).
+fn syntax_error(text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+    let source_line = line.and_then(|n| text.lines().nth(n - 1)).unwrap_or("");
+    if is_secret(source_line) {
+        let at = line.map_or(String::new(), |n| format!(" at line {n}"));
+        format!(
+            "TOML syntax error{at} (the line is not shown: it may hold a secret): {}",
+            e.message()
+        )
+    } else {
+        e.to_string()
+    }
+}
+
+/// An error's text with the values of secret-looking `kafka.properties` blanked out.
+fn scrub(mut text: String, table: &toml::Table) -> String {
+    let props = table
+        .get("kafka")
+        .and_then(|k| k.get("properties"))
+        .and_then(toml::Value::as_table);
+    for (key, value) in props.into_iter().flatten() {
+        if !is_secret(key) {
+            continue;
+        }
+        let shown = match value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if !shown.is_empty() {
+            text = text.replace(&shown, "<redacted>");
+        }
+    }
+    text
+}
+
 pub(crate) fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     [
@@ -291,16 +330,16 @@ impl Config {
         sets: &[String],
     ) -> Result<Config, ConfigError> {
         let mut value: toml::Table =
-            toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            toml::from_str(text).map_err(|e| ConfigError::Invalid(syntax_error(text, &e)))?;
         for (name, raw) in env {
             apply_env_override(&mut value, &name, &raw);
         }
         for set in sets {
             apply_setting(&mut value, set)?;
         }
-        let config: Config = toml::Value::Table(value)
+        let config: Config = toml::Value::Table(value.clone())
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(scrub(e.to_string(), &value)))?;
         config.engine.validate()?;
         Ok(config)
     }
@@ -445,6 +484,26 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_do_not_show_secrets() {
+        let error = |text: &str| {
+            Config::from_toml_with_env(text, std::iter::empty())
+                .expect_err("bad configuration")
+                .to_string()
+        };
+        let unquoted = "[kafka.properties]\n\"sasl.password\" = SECRET123\n";
+        let e = error(unquoted);
+        assert!(!e.contains("SECRET123") && e.contains("line 2"), "{e}");
+        let number = "[kafka.properties]\n\"sasl.password\" = 12345\n";
+        let e = error(number);
+        assert!(!e.contains("12345") && e.contains("sasl.password"), "{e}");
+        let plain = "[kafka]\nbootstrap_servers = localhost:9092\n";
+        assert!(
+            error(plain).contains("localhost:9092"),
+            "other lines are shown"
+        );
+    }
 
     #[test]
     fn defaults_match_the_contract() {
