@@ -43,6 +43,11 @@ fn run_gives_the_same_final_results_as_replay() {
     drop(f.dir);
 }
 
+/// What an instance has logged so far.
+fn log_text(log: &Path) -> String {
+    std::fs::read_to_string(log).unwrap_or_default()
+}
+
 /// Starts two instances given these ids (`""`: none given), waits until both hold
 /// partitions (so the work is really split), produces the input and checks that the
 /// outputs equal replay, exactly once. Returns the instances, still running, and their logs.
@@ -122,11 +127,7 @@ fn instances_joining_and_leaving_mid_stream_change_no_result() {
     // Two join while the work is in flight: a rebalance moves tasks, which restore.
     let (mut b, log_b) = f.spawn("jb");
     let (mut c, log_c) = f.spawn("jc");
-    let restored = |log: &Path| {
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .contains("state restored")
-    };
+    let restored = |log: &Path| log_text(log).contains("state restored");
     let joined = poll_until(Duration::from_secs(90), || {
         restored(&log_b) && restored(&log_c)
     });
@@ -155,12 +156,7 @@ fn an_instance_stopped_in_the_middle_of_a_rebalance_loses_nothing() {
     );
     let (mut x, log_x) = f.spawn("mx");
     let (mut y, log_y) = f.spawn("my");
-    let assigned = |log: &Path| {
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .matches("partitions assigned")
-            .count()
-    };
+    let assigned = |log: &Path| log_text(log).matches("partitions assigned").count();
     assert!(poll_until(Duration::from_secs(60), || assigned(&log_x) > 0
         && assigned(&log_y) > 0));
     // Scans keep arriving, a slice at a time, while the group changes.
@@ -179,8 +175,8 @@ fn an_instance_stopped_in_the_middle_of_a_rebalance_loses_nothing() {
     std::thread::sleep(Duration::from_millis(2000));
     // Stop the member that reads the inputs: it holds fetched records.
     let owns_inputs = |log: &Path| {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        text.lines()
+        log_text(log)
+            .lines()
             .rfind(|l| l.contains("partitions assigned"))
             .is_some_and(|l| !l.contains("inputs=0"))
     };
