@@ -165,13 +165,17 @@ fn an_instance_stopped_in_the_middle_of_a_rebalance_loses_nothing() {
     let producing = std::thread::spawn(move || {
         for slice in scans.chunks(20) {
             produce(&topic, slice, &[]);
+            // The pace of the input (200 scans a second), not a synchronisation.
             std::thread::sleep(Duration::from_millis(100));
         }
         produce(&topic, &[], &scan_clocks);
     });
     let (mut z, log_z) = f.spawn("mz");
     assert!(poll_until(Duration::from_secs(60), || assigned(&log_z) > 0));
-    // Into the rebalance's second phase, where the group moves partitions to the newcomer.
+    // A timed wait, not a synchronisation: no log line marks the moment the group moves
+    // partitions to the newcomer (its second phase), which is where a stop lost records; two
+    // seconds after the first phase lands there on this machine (the test failed 4 times out
+    // of 4 without the fix).
     std::thread::sleep(Duration::from_millis(2000));
     // Stop the member that reads the inputs: it holds fetched records.
     let owns_inputs = |log: &Path| {
