@@ -820,3 +820,18 @@ fn category_star_is_refused_as_it_names_all_categories() {
     );
     assert!(confirm(&minimal_with("category", r#""**""#)).is_ok());
 }
+
+#[test]
+fn text_that_is_not_json_is_named_as_such() {
+    let e = error(confirm("this is not json"));
+    assert!(e.contains("neither a JSON object"), "{e}");
+    let e = error(scan_json_or_proto(b"\x0a\x02e1\xff"));
+    assert!(
+        !e.contains("neither a JSON object"),
+        "binary input keeps the protobuf error: {e}"
+    );
+}
+
+fn scan_json_or_proto(bytes: &[u8]) -> Result<Scan, DecodeError> {
+    decode_scan(bytes)
+}

@@ -100,6 +100,13 @@ pub fn decode_scan_json(bytes: &[u8]) -> Result<Scan, DecodeError> {
     json_in::decode_scan(bytes)
 }
 
+/// Printable UTF-8 text (a protobuf message of these inputs always holds control bytes: its
+/// field tags).
+fn looks_like_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes)
+        .is_ok_and(|t| !t.is_empty() && t.chars().all(|c| !c.is_control() || c.is_whitespace()))
+}
+
 /// Decodes in the detected format; JSON that does not parse is tried as protobuf, and the
 /// JSON error is kept when that fails too.
 fn decode<T>(
@@ -108,7 +115,13 @@ fn decode<T>(
     protobuf: fn(&[u8]) -> Result<T, DecodeError>,
 ) -> Result<T, DecodeError> {
     if Format::detect(bytes) == Format::Protobuf {
-        return protobuf(bytes);
+        return protobuf(bytes).map_err(|e| match e {
+            // Text that is not a JSON object: say so, not only what the protobuf decoder saw.
+            DecodeError::Undecodable(why) if looks_like_text(bytes) => DecodeError::Undecodable(
+                format!("neither a JSON object (it does not start with `{{`) nor protobuf: {why}"),
+            ),
+            other => other,
+        });
     }
     match json(bytes) {
         Err(e @ DecodeError::Undecodable(_)) => protobuf(bytes).map_err(|_| e),
