@@ -165,23 +165,28 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-/// An error's text with the values of secret-looking `kafka.properties` blanked out.
-fn scrub(mut text: String, table: &toml::Table) -> String {
+/// The values of secret-looking `kafka.properties`, as an error message would show them.
+fn secret_values(table: &toml::Table) -> Vec<String> {
     let props = table
         .get("kafka")
         .and_then(|k| k.get("properties"))
         .and_then(toml::Value::as_table);
-    for (key, value) in props.into_iter().flatten() {
-        if !is_secret(key) {
-            continue;
-        }
-        let shown = match value {
+    props
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| is_secret(key))
+        .map(|(_, value)| match value {
             toml::Value::String(s) => s.clone(),
             other => other.to_string(),
-        };
-        if !shown.is_empty() {
-            text = text.replace(&shown, "<redacted>");
-        }
+        })
+        .filter(|shown| !shown.is_empty())
+        .collect()
+}
+
+/// An error's text with the given secret values blanked out.
+fn scrub(mut text: String, secrets: &[String]) -> String {
+    for secret in secrets {
+        text = text.replace(secret, "<redacted>");
     }
     text
 }
@@ -337,9 +342,10 @@ impl Config {
         for set in sets {
             apply_setting(&mut value, set)?;
         }
-        let config: Config = toml::Value::Table(value.clone())
+        let secrets = secret_values(&value);
+        let config: Config = toml::Value::Table(value)
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(scrub(e.to_string(), &value)))?;
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(scrub(e.to_string(), &secrets)))?;
         config.engine.validate()?;
         Ok(config)
     }

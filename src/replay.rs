@@ -7,7 +7,7 @@
 use crate::carriers::CarrierRegistry;
 use crate::codec::{decode_confirmation_json, decode_scan_json, DecodeError};
 use crate::config::EngineConfig;
-use crate::engine::{Engine, EngineCounters, StateStats};
+use crate::engine::{event_id_hash, Engine, EngineCounters, StateStats};
 use crate::event::{Event, Millis};
 use crate::records::{SellerVtrRecord, Status};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -114,8 +114,8 @@ pub fn replay(
     let bar = progress_bar(opts.progress, 2 * total_bytes);
     let mut state = ReadState::default();
     let mut pending = Vec::new();
-    for (file, input) in inputs.iter().enumerate() {
-        scan_input(input, file, opts.as_of, &bar, &mut state, &mut pending);
+    for input in &inputs {
+        scan_input(input, opts.as_of, &bar, &mut state, &mut pending);
     }
     let duplicates = drop_duplicates(&inputs, &mut pending);
     pending.sort_unstable();
@@ -124,11 +124,11 @@ pub fn replay(
         let line = input.line_at(p.offset as usize);
         bar.inc(line.len() as u64 + 1);
         // The line decoded in the first pass, so it decodes again.
-        let Ok(event) = decode(input.kind, strip_bom(line, p.line())) else {
+        let Ok(event) = decode(input.kind, strip_bom(line, p.line)) else {
             continue;
         };
         if let Err(e) = engine.process(event) {
-            state.reject(input, p.line(), e.to_string());
+            state.reject(input, p.line, e.to_string());
         }
     }
     bar.finish_and_clear();
@@ -200,19 +200,16 @@ struct Pending {
     time: Millis,
     /// The input (top bit: 0 confirmations, 1 scans), then the event id's hash.
     kind_and_id: u64,
-    /// The line number times two, plus the input.
-    line_and_file: u64,
+    /// The line number in its file (1-based).
+    line: u64,
     /// Where the line starts in its file.
     offset: u64,
 }
 
 impl Pending {
+    /// The input: index in the replay's inputs (confirmations, scans).
     fn file(&self) -> usize {
-        (self.line_and_file & 1) as usize
-    }
-
-    fn line(&self) -> u64 {
-        self.line_and_file >> 1
+        (self.kind_and_id >> 63) as usize
     }
 }
 
@@ -240,7 +237,6 @@ impl ReadState {
 /// notes the valid events up to `as_of`.
 fn scan_input(
     input: &Input,
-    file: usize,
     as_of: Option<Millis>,
     bar: &ProgressBar,
     st: &mut ReadState,
@@ -273,8 +269,8 @@ fn scan_input(
         st.max_time = Some(st.max_time.map_or(t, |m: Millis| m.max(t)));
         pending.push(Pending {
             time: t,
-            kind_and_id: ((input.kind as u64) << 63) | (id_hash(event.event_id()) >> 1),
-            line_and_file: (number << 1) | file as u64,
+            kind_and_id: ((input.kind as u64) << 63) | (event_id_hash(event.event_id()) >> 1),
+            line: number,
             offset: start as u64,
         });
     }
@@ -286,7 +282,7 @@ fn scan_input(
 /// order (earliest event time, then smallest line bytes), so which one is kept does not depend
 /// on the order of the lines either. Returns how many were dropped, per input.
 fn drop_duplicates(inputs: &[Input; 2], pending: &mut Vec<Pending>) -> [u64; 2] {
-    pending.sort_unstable_by_key(|p| (p.kind_and_id, p.time, p.line_and_file));
+    pending.sort_unstable_by_key(|p| (p.kind_and_id, p.time, p.line));
     let mut dropped = [0u64; 2];
     let mut start = 0;
     while start < pending.len() {
@@ -310,7 +306,7 @@ fn mark_repeats(inputs: &[Input; 2], group: &mut [Pending]) -> u64 {
     let line = |p: &Pending| inputs[p.file()].line_at(p.offset as usize);
     let id = |p: &Pending| {
         let input = &inputs[p.file()];
-        decode(input.kind, strip_bom(line(p), p.line()))
+        decode(input.kind, strip_bom(line(p), p.line))
             .map(|e| e.event_id().to_string())
             .unwrap_or_default()
     };
@@ -329,14 +325,6 @@ fn mark_repeats(inputs: &[Input; 2], group: &mut [Pending]) -> u64 {
 
 /// [`Pending::offset`] of a dropped duplicate.
 const DROPPED: u64 = u64::MAX;
-
-/// A hash of an event id that is the same on every machine and in every version.
-fn id_hash(id: &str) -> u64 {
-    // FNV-1a, 64 bits.
-    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
 
 /// A byte-order mark (some editors write one) is not part of the first event.
 fn strip_bom(line: &[u8], number: u64) -> &[u8] {

@@ -110,6 +110,13 @@ impl StateStats {
 /// Seed of the duplicate filter's event-id hash.
 const DEDUP_SEED: u64 = 0x7674_7261_636b_2d31;
 
+/// A 64-bit hash of an event id: one pass of a hash of good quality (foldhash, fixed seed:
+/// the same ids give the same keys in every run).
+pub fn event_id_hash(event_id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(DEDUP_SEED).hash_one(event_id)
+}
+
 /// Which input an event id belongs to: confirmations and scans come from different
 /// producers, so the same id in both is two events.
 #[derive(Debug, Clone, Copy)]
@@ -138,13 +145,10 @@ struct Dedup {
 impl Dedup {
     /// True the first time an event id is seen in its input.
     fn first_time(&mut self, space: IdSpace, event_time: Millis, event_id: &str) -> bool {
-        use std::hash::BuildHasher;
         if self.off {
             return true;
         }
-        // One pass of a 64-bit hash of good quality (foldhash, fixed seed: the same ids give
-        // the same keys in every run).
-        let key = foldhash::quality::FixedState::with_seed(DEDUP_SEED).hash_one(event_id);
+        let key = event_id_hash(event_id);
         match space {
             IdSpace::Confirmations => self.confirmations.insert(key),
             IdSpace::Scans => self.scan_day(utc_day(event_time)).insert(key),

@@ -598,10 +598,7 @@ fn current_of(c: &Confirmation, carriers: &CarrierRegistry, syms: &mut Interner)
         marketplace: syms.intern(&c.marketplace),
         category: syms.intern(&c.category),
     };
-    let detected = u32::try_from(carriers.detected_set(&formats))
-        .ok()
-        .filter(|&d| d != DERIVE_DETECTED)
-        .unwrap_or(DERIVE_DETECTED);
+    let detected = u32::try_from(carriers.detected_set(&formats)).unwrap_or(DERIVE_DETECTED);
     let current = Current {
         confirmed_at: c.confirmed_at,
         promised_delivery_at: OptMillis::new(c.promised_delivery_at),
@@ -721,7 +718,7 @@ struct Touched {
 
 /// What a package's record shows besides its key, verdict and revision: its current
 /// confirmation's fields (the others are derived from them) and its scan facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Shown {
     confirmed_at: Millis,
     promised_delivery_at: OptMillis,
