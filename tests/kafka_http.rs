@@ -259,7 +259,15 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
         "category": "BOOKS", "carrier": "UPS", "tracking_id": "1Z999AA10123456784",
         "ship_method": "PARCEL", "confirmed_at": "2020-01-01T00:00:00Z"
     });
-    produce_json(&f.cfg.confirmations_topic, "late-order", &late.to_string());
+    let late_text = late.to_string();
+    produce_with_headers(
+        &f.cfg.confirmations_topic,
+        &[(
+            b"late-key",
+            late_text.as_bytes(),
+            &[("trace-id", "t-42"), ("origin", "shop")],
+        )],
+    );
 
     // The metrics: every documented name, and numbers that add up across the instances.
     let finals = f
@@ -304,7 +312,18 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
         Until::count(1).within(Duration::from_secs(30)),
     );
     assert_eq!(late_events.len(), 1, "{late_events:?}");
-    assert_eq!(late_events[0].payload_str(), late.to_string());
+    assert_eq!(late_events[0].payload_str(), late_text);
+    assert_eq!(late_events[0].key.as_deref(), Some(&b"late-key"[..]));
+    let names: Vec<&str> = late_events[0]
+        .headers
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        names[..2],
+        ["trace-id", "origin"],
+        "the input's headers first, in order"
+    );
     let header = |h: &str| {
         late_events[0]
             .header(h)
@@ -317,6 +336,22 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
     assert_eq!(
         header("vtrack.source.topic").as_deref(),
         Some(f.cfg.confirmations_topic.as_str())
+    );
+    assert_eq!(header("trace-id").as_deref(), Some("t-42"));
+    let late_input = consume_all(
+        &[&f.cfg.confirmations_topic],
+        Until::end().within(Duration::from_secs(30)),
+    )
+    .into_iter()
+    .find(|r| r.key.as_deref() == Some(&b"late-key"[..]))
+    .expect("the late confirmation in its input topic");
+    assert_eq!(
+        header("vtrack.source.partition"),
+        Some(late_input.partition.to_string())
+    );
+    assert_eq!(
+        header("vtrack.source.offset"),
+        Some(late_input.offset.to_string())
     );
     let input = (f.input[0].0.len() + f.input[1].0.len()) as f64;
     assert!(

@@ -19,7 +19,7 @@ use super::tasks::{
 };
 use super::topology::{TopicKind, Topology};
 use super::watermark::SourceClock;
-use super::wire::{encode, OrderRecord, Source, TrackingRecord};
+use super::wire::{encode, InputMessage, OrderRecord, Source, TrackingRecord};
 use crate::carriers::CarrierRegistry;
 use crate::codec::{decode_confirmation, decode_scan};
 use crate::config::Config;
@@ -258,7 +258,7 @@ impl Worker {
                 &self.topo.order_events,
                 None,
                 Some(key.as_bytes()),
-                &order_record(c, payload),
+                &order_record(c, input_message(msg)),
             )?;
         }
         if let Some(s) = scan {
@@ -276,7 +276,7 @@ impl Worker {
                 &self.topo.tracking_events,
                 None,
                 Some(key.as_bytes()),
-                &tracking_record(s, payload),
+                &tracking_record(s, input_message(msg)),
             )?;
         }
         Ok(())
@@ -1035,4 +1035,20 @@ fn input_partitions(
         Ok(n)
     };
     Ok((count(&k.confirmations_topic)?, count(&k.scans_topic)?))
+}
+
+/// An input message as it came, to travel with its event through the internal topics.
+fn input_message(msg: &BorrowedMessage<'_>) -> InputMessage {
+    InputMessage {
+        partition: msg.partition(),
+        offset: msg.offset(),
+        key: msg.key().map(<[u8]>::to_vec),
+        headers: msg
+            .headers()
+            .into_iter()
+            .flat_map(|hs| hs.iter())
+            .map(|h| (h.key.to_string(), h.value.map(serde_bytes::ByteBuf::from)))
+            .collect(),
+        value: msg.payload().unwrap_or_default().to_vec(),
+    }
 }

@@ -59,14 +59,15 @@ impl Purger {
         })
     }
 
-    /// Ends the thread: requests not started are dropped, and a purge in flight is waited
-    /// for at most 2 s (a stopping instance does not wait on housekeeping).
+    /// Ends the thread once the requests made so far are done (the last snapshots' purge
+    /// among them), waiting at most 2 s: a stopping instance does not wait on housekeeping,
+    /// and what is left then is dropped.
     pub fn finish(self) {
-        self.stopping.store(true, Ordering::Relaxed);
         drop(self.requests);
         match self.done.recv_timeout(FINISH_WAIT) {
             Err(RecvTimeoutError::Timeout) => {
-                debug!("stopping without waiting for the purge in flight");
+                self.stopping.store(true, Ordering::Relaxed);
+                debug!("stopping without waiting for the purges left");
             }
             _ => {
                 let _ = self.thread.join();

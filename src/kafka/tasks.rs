@@ -3,11 +3,12 @@
 //! calls and the engine's outputs into records for the next topic.
 
 use super::meters::Meters;
-use super::sink::{headers, Sink};
+use super::sink::{add_headers, Sink};
 use super::topology::Topology;
 use super::watermark::WatermarkVector;
 use super::wire::{
-    decode, encode, OrderRecord, SellerRecord, Source, TrackingRecord, Translator, WireError,
+    decode, encode, InputMessage, OrderRecord, SellerRecord, Source, TrackingRecord, Translator,
+    WireError,
 };
 use crate::carriers::CarrierRegistry;
 use crate::config::{EngineConfig, OutputFormat};
@@ -18,6 +19,7 @@ use crate::engine::seller::{SellerStage, SellerUpdate};
 use crate::engine::tracking::{TrackingOutput, TrackingStage};
 use crate::event::{Confirmation, Millis, Scan};
 use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -85,25 +87,40 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Writes a late input message, as it came, to the late-events topic with its reason.
+    /// Writes a late input message as it came (key, value and headers) to the late-events
+    /// topic, with headers naming its source and why it was late.
     fn send_late_event(
         &self,
         topic: &str,
-        original: &[u8],
+        original: &InputMessage,
         reason: &str,
     ) -> Result<(), KafkaError> {
         if !self.sink.muted {
             super::meters::late_event(topic, reason);
         }
+        let mut h = OwnedHeaders::new();
+        for (key, value) in &original.headers {
+            h = h.insert(Header {
+                key,
+                value: value.as_deref(),
+            });
+        }
+        let (p, o) = (original.partition.to_string(), original.offset.to_string());
+        let h = add_headers(
+            h,
+            &[
+                ("vtrack.source.topic", topic),
+                ("vtrack.source.partition", &p),
+                ("vtrack.source.offset", &o),
+                ("vtrack.late.reason", reason),
+            ],
+        );
         self.sink.send(
             &self.topo.late_events,
             None,
-            None,
-            Some(original),
-            Some(headers(&[
-                ("vtrack.source.topic", topic),
-                ("vtrack.late.reason", reason),
-            ])),
+            original.key.as_deref(),
+            Some(&original.value),
+            Some(h),
         )
     }
 
@@ -286,7 +303,7 @@ impl TrackingTask {
     pub fn handle(&mut self, payload: &[u8], ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
         self.snap.records += 1;
         let mut out = TrackingOutput::default();
-        let mut late_scan: Option<Vec<u8>> = None;
+        let mut late_scan: Option<InputMessage> = None;
         match decode::<TrackingRecord>(payload)? {
             TrackingRecord::Scan(scan, original) => {
                 let Some(msg) = ctx.translator().scan_in(&scan) else {
@@ -442,12 +459,13 @@ impl SellerTask {
     }
 }
 
-/// Encodes a validated confirmation for `<app>-order-events`.
-pub fn order_record(c: Confirmation, original: &[u8]) -> Vec<u8> {
-    encode(&OrderRecord::Confirmation(c, original.to_vec()))
+/// Encodes a validated confirmation, with the input message it came in, for
+/// `<app>-order-events`.
+pub fn order_record(c: Confirmation, original: InputMessage) -> Vec<u8> {
+    encode(&OrderRecord::Confirmation(c, original))
 }
 
 /// Encodes a validated scan, with the input message it came in, for `<app>-tracking-events`.
-pub fn tracking_record(s: Scan, original: &[u8]) -> Vec<u8> {
-    encode(&TrackingRecord::Scan(s, original.to_vec()))
+pub fn tracking_record(s: Scan, original: InputMessage) -> Vec<u8> {
+    encode(&TrackingRecord::Scan(s, original))
 }

@@ -14,7 +14,7 @@ use crate::records::Status;
 use serde::{Deserialize, Serialize};
 
 /// Version of the internal record layout.
-pub const SCHEMA_VERSION: u8 = 2;
+pub const SCHEMA_VERSION: u8 = 3;
 
 /// Errors reading an internal record.
 #[derive(Debug, thiserror::Error)]
@@ -80,12 +80,30 @@ pub struct WireSlot {
     pub status: u8,
 }
 
+/// An input message as it came: partition, offset, key, headers and value. Written to the
+/// late-events topic, should its event turn out late.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputMessage {
+    /// Partition of the input topic.
+    pub partition: i32,
+    /// Offset in that partition.
+    pub offset: i64,
+    /// Key (`None` for a null key).
+    #[serde(with = "serde_bytes")]
+    pub key: Option<Vec<u8>>,
+    /// Headers, in order (`None` for a null value).
+    pub headers: Vec<(String, Option<serde_bytes::ByteBuf>)>,
+    /// Value.
+    #[serde(with = "serde_bytes")]
+    pub value: Vec<u8>,
+}
+
 /// Records of `<app>-order-events` (key: seller/order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderRecord {
     /// A CONFIRM or CANCEL, and the input message it came in (written to the late-events
     /// topic as it came, should the event be late).
-    Confirmation(Confirmation, #[serde(with = "serde_bytes")] Vec<u8>),
+    Confirmation(Confirmation, InputMessage),
     /// The tracking stage's answer to a subscription.
     Facts {
         /// The package.
@@ -108,7 +126,7 @@ pub enum OrderRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TrackingRecord {
     /// A carrier scan, and the input message it came in (for the late-events topic).
-    Scan(Scan, #[serde(with = "serde_bytes")] Vec<u8>),
+    Scan(Scan, InputMessage),
     /// A package subscribes to a tracking ID.
     Subscribe {
         /// The package.

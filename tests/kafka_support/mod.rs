@@ -17,7 +17,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, Top
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
@@ -239,15 +239,34 @@ impl ProducerContext for Failures {
 /// Produces `records` (key, payload) to `topic` with an idempotent producer
 /// (`murmur2_random` partitioner, like vtrack) and waits until all are acknowledged.
 pub fn produce_all<K: AsRef<[u8]>, V: AsRef<[u8]>>(topic: &str, records: &[(K, V)]) {
+    let with_headers: Vec<WithHeaders<'_>> = records
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref(), &[][..]))
+        .collect();
+    produce_with_headers(topic, &with_headers);
+}
+
+/// A record to produce: key, payload, headers.
+pub type WithHeaders<'a> = (&'a [u8], &'a [u8], &'a [(&'a str, &'a str)]);
+
+/// [`produce_all`] for records with headers.
+pub fn produce_with_headers(topic: &str, records: &[WithHeaders<'_>]) {
     let producer: BaseProducer<Failures> = client_config()
         .set("enable.idempotence", "true")
         .set("partitioner", "murmur2_random")
         .create_with_context(Failures::default())
         .expect("producer");
-    for (key, value) in records {
-        let mut record = BaseRecord::to(topic)
-            .key(key.as_ref())
-            .payload(value.as_ref());
+    for &(key, value, headers) in records {
+        let mut record = BaseRecord::to(topic).key(key).payload(value);
+        if !headers.is_empty() {
+            let h = headers.iter().fold(OwnedHeaders::new(), |h, (k, v)| {
+                h.insert(Header {
+                    key: k,
+                    value: Some(v.as_bytes()),
+                })
+            });
+            record = record.headers(h);
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,
