@@ -468,6 +468,31 @@ proptest! {
         prop_assert_eq!(by_package(&plain_records), by_package(&reloaded_records));
     }
 
+    /// (g) Moving event time in one jump writes the same records, revisions included, as
+    /// moving it there in steps: timers fire in time order, each as of its own time.
+    #[test]
+    fn a_jump_of_event_time_writes_what_steps_write(
+        (ops, as_of_h) in workload(),
+        steps in prop::collection::vec(0i64..(100 * 24), 0..12),
+    ) {
+        let events = to_events(&ops);
+        let as_of = at(as_of_h);
+        let run = |stops: &[Millis]| {
+            let mut e = engine(true);
+            feed(&mut e, events.iter().cloned());
+            let mut records = e.take_outputs().verdicts;
+            for &t in stops {
+                e.advance_to(t);
+                records.extend(e.take_outputs().verdicts);
+            }
+            by_package(&records)
+        };
+        let mut stops: Vec<Millis> = steps.iter().map(|&h| at(h)).filter(|&t| t < as_of).collect();
+        stops.sort_unstable();
+        stops.push(as_of);
+        prop_assert_eq!(run(&[as_of]), run(&stops));
+    }
+
     /// (d) Records never repeat the same content for a package consecutively, and their
     /// revisions go 1, 2, 3, …
     #[test]

@@ -1092,6 +1092,27 @@ fn no_scan_yet_warning_after_48_hours_while_pending() {
 }
 
 #[test]
+fn a_jump_past_the_close_writes_the_warning_then_the_final_verdict() {
+    let t = t0();
+    let mut e = engine(true);
+    feed1(&mut e, pkg("UPS", UPS_ID));
+    e.advance_to(t + 30 * DAY);
+    let records = e.take_outputs().verdicts;
+    let seen: Vec<_> = records
+        .iter()
+        .map(|r| (r.revision, r.status, r.warnings.clone(), r.is_final))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (1, Status::Pending, vec![], false),
+            (2, Status::Pending, vec![Warning::NoScanYet], false),
+            (3, Status::Invalid, vec![], true),
+        ]
+    );
+}
+
+#[test]
 fn no_scan_yet_only_for_pending_packages() {
     let t = t0();
     let e = replay(

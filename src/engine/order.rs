@@ -406,20 +406,30 @@ impl OrderStage {
         self.reevaluate(idx, Some(touched), syms, out);
     }
 
-    /// Moves event time to `now`: windows close and warnings appear. Orders whose timers
-    /// fire at the same time are re-decided in key order.
+    /// Moves event time to `now`: windows close and warnings appear. Timers fire in time
+    /// order, each order re-decided as of its timer's time (orders due at the same time in key
+    /// order), so a jump of event time gives every package the versions gradual progress
+    /// would: a warning, then the final verdict, each with its own revision.
     pub fn advance(&mut self, now: Millis, syms: &Interner, out: &mut OrderOutput) {
         if now <= self.now {
             return;
         }
-        self.now = now;
         let mut fired = std::mem::take(&mut self.fired);
-        self.timers.take_due(now, &mut fired);
-        // Re-deciding only schedules timers after `now`, so the due ones are all known here.
-        for group in fired.chunk_by(|a, b| a.0 == b.0) {
-            self.fire(group[0].0, group.iter().map(|t| t.1), syms, out);
+        loop {
+            self.timers.take_due(now, &mut fired);
+            if fired.is_empty() {
+                break;
+            }
+            // Re-deciding schedules timers after the time it decides at; those due by `now`
+            // fire in the next round. Orders are independent, so only each order's own
+            // timers need to fire in order, and an order has one timer at a time.
+            for group in fired.chunk_by(|a, b| a.0 == b.0) {
+                self.now = group[0].0;
+                self.fire(group[0].0, group.iter().map(|t| t.1), syms, out);
+            }
+            fired.clear();
         }
-        fired.clear();
+        self.now = now;
         self.fired = fired;
     }
 
