@@ -294,6 +294,14 @@ fn run_replay(a: ReplayArgs) -> Result<()> {
         progress: std::io::stderr().is_terminal(),
     };
     let summary = replay(&opts, &config.engine, carriers)?;
+    let applied = summary.counters.confirmations + summary.counters.scans;
+    if let (Some(t), true) = (opts.as_of, applied == 0 && summary.after_as_of > 0) {
+        eprintln!(
+            "warning: all {} valid events lie after --as-of {} (epoch milliseconds, or RFC 3339 with an offset), so nothing was applied",
+            summary.after_as_of,
+            crate::timestamp::format_rfc3339(t)
+        );
+    }
     say(&format!(
         "{}\nwrote {}\n",
         summary.render(),

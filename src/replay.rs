@@ -28,6 +28,24 @@ pub enum ReplayError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// An input could not be opened or read.
+    #[error("--{flag} {path}: {source}")]
+    Input {
+        /// The option that named it (`confirmations`, `scans`).
+        flag: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// An input names a directory.
+    #[error("--{flag} {path}: is a directory, not an NDJSON file")]
+    Directory {
+        /// The option that named it.
+        flag: &'static str,
+        /// The directory.
+        path: PathBuf,
+    },
 }
 
 /// What to replay.
@@ -104,12 +122,12 @@ pub fn replay(
     carriers: Arc<CarrierRegistry>,
 ) -> Result<ReplaySummary, ReplayError> {
     let started = std::time::Instant::now();
-    std::fs::create_dir_all(&opts.out).map_err(|e| io_err(&opts.out, e))?;
-    let mut engine = Engine::new(cfg.clone(), carriers, false).without_duplicate_filter();
     let inputs = [
         Input::open(&opts.confirmations, Kind::Confirmation)?,
         Input::open(&opts.scans, Kind::Scan)?,
     ];
+    std::fs::create_dir_all(&opts.out).map_err(|e| io_err(&opts.out, e))?;
+    let mut engine = Engine::new(cfg.clone(), carriers, false).without_duplicate_filter();
     let total_bytes: u64 = inputs.iter().map(|i| i.bytes().len() as u64).sum();
     let bar = progress_bar(opts.progress, 2 * total_bytes);
     let mut state = ReadState::default();
@@ -119,6 +137,7 @@ pub fn replay(
     }
     let duplicates = drop_duplicates(&inputs, &mut pending);
     pending.sort_unstable();
+    let mut latest: Option<Millis> = None;
     for p in &pending {
         let input = &inputs[p.file()];
         let line = input.line_at(p.offset as usize);
@@ -127,12 +146,15 @@ pub fn replay(
         let Ok(event) = decode(input.kind, strip_bom(line, p.line)) else {
             continue;
         };
-        if let Err(e) = engine.process(event) {
-            state.reject(input, p.line, e.to_string());
+        match engine.process(event) {
+            Ok(()) => latest = Some(p.time),
+            Err(e) => state.reject(input, p.line, e.to_string()),
         }
     }
     bar.finish_and_clear();
-    let as_of = opts.as_of.or(state.max_time);
+    // The default end: the greatest time of the events applied (not of bad input, nor of a
+    // repeat, which changes nothing).
+    let as_of = opts.as_of.or(latest);
     if let Some(t) = as_of {
         engine.advance_to(t);
     }
@@ -162,28 +184,59 @@ pub fn replay(
 struct Input {
     name: String,
     kind: Kind,
-    map: Option<memmap2::Mmap>,
+    bytes: InputBytes,
+}
+
+/// An input's bytes: a regular file mapped into memory, or a stream (a pipe, `/dev/stdin`)
+/// read into memory, since a replay reads its input twice.
+enum InputBytes {
+    Empty,
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
 }
 
 impl Input {
     fn open(path: &Path, kind: Kind) -> Result<Input, ReplayError> {
-        let file = File::open(path).map_err(|e| io_err(path, e))?;
-        let len = file.metadata().map_err(|e| io_err(path, e))?.len();
-        // SAFETY: the map is only read; like any reader of a file, a replay whose input is
-        // rewritten while it runs reads whatever the file then holds.
-        let map = match len {
-            0 => None,
-            _ => Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io_err(path, e))?),
+        let flag = match kind {
+            Kind::Confirmation => "confirmations",
+            Kind::Scan => "scans",
+        };
+        let input_err = |source| ReplayError::Input {
+            flag,
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = File::open(path).map_err(input_err)?;
+        let meta = file.metadata().map_err(input_err)?;
+        let bytes = if meta.is_dir() {
+            return Err(ReplayError::Directory {
+                flag,
+                path: path.to_path_buf(),
+            });
+        } else if !meta.is_file() {
+            let mut read = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut read).map_err(input_err)?;
+            InputBytes::Read(read)
+        } else if meta.len() == 0 {
+            InputBytes::Empty
+        } else {
+            // SAFETY: the map is only read; like any reader of a file, a replay whose input
+            // is rewritten while it runs reads whatever the file then holds.
+            InputBytes::Mapped(unsafe { memmap2::Mmap::map(&file) }.map_err(input_err)?)
         };
         Ok(Input {
             name: path.display().to_string(),
             kind,
-            map,
+            bytes,
         })
     }
 
     fn bytes(&self) -> &[u8] {
-        self.map.as_deref().unwrap_or(&[])
+        match &self.bytes {
+            InputBytes::Empty => &[],
+            InputBytes::Mapped(map) => map,
+            InputBytes::Read(read) => read,
+        }
     }
 
     /// The line starting at `offset`, without its line feed.
@@ -218,7 +271,6 @@ struct ReadState {
     lines: u64,
     dead: Vec<(usize, DeadLetter)>,
     after_as_of: u64,
-    max_time: Option<Millis>,
 }
 
 impl ReadState {
@@ -266,7 +318,6 @@ fn scan_input(
             st.after_as_of += 1;
             continue;
         }
-        st.max_time = Some(st.max_time.map_or(t, |m: Millis| m.max(t)));
         pending.push(Pending {
             time: t,
             kind_and_id: ((input.kind as u64) << 63) | (event_id_hash(event.event_id()) >> 1),

@@ -264,3 +264,95 @@ fn set_flags_override_configuration_keys() {
         assert!(!out.status.success(), "--set {bad} was accepted");
     }
 }
+
+#[test]
+fn a_repeat_does_not_move_the_default_as_of() {
+    // The copy dated weeks later is a duplicate: it changes nothing, so event time ends at
+    // the confirmation and the package stays pending.
+    let dir = tempfile::tempdir().unwrap();
+    let repeat = CONFIRM_UPS.replace("2026-11-01T10:00:00Z", "2026-12-31T10:00:00Z");
+    let confirmations = format!("{CONFIRM_UPS}\n{repeat}\n");
+    let (verdicts, _, summary) = replay(dir.path(), confirmations.as_bytes(), b"");
+    assert_eq!(verdicts[0]["status"], "PENDING", "{}", verdicts[0]);
+    assert_eq!(verdicts[0]["final"], false, "{}", verdicts[0]);
+    assert!(summary.contains("2026-11-01T10:00:00Z"), "{summary}");
+}
+
+#[test]
+fn replay_reads_an_input_from_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let scans = dir.path().join("s.ndjson");
+    let scan = r#"{"event_id":"s1","carrier":"UPS","tracking_id":"1Z999AA10123456784","scan_type":"ACCEPTED","scanned_at":"2026-11-01T12:00:00Z"}"#;
+    std::fs::write(&scans, scan).unwrap();
+    let out = dir.path().join("out");
+    let mut child = vtrack()
+        .args(["replay", "--confirmations", "/dev/stdin", "--scans"])
+        .arg(&scans)
+        .arg("--out")
+        .arg(&out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{CONFIRM_UPS}").unwrap();
+    }
+    let result = child.wait_with_output().unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let verdicts = std::fs::read_to_string(out.join("verdicts.ndjson")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(verdicts.trim()).unwrap();
+    assert_eq!(v["status"], "VALID", "{v}");
+}
+
+#[test]
+fn replay_input_errors_name_the_flag_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let confirmations = dir.path().join("c.ndjson");
+    std::fs::write(&confirmations, CONFIRM_UPS).unwrap();
+    for (scans, says) in [
+        (dir.path().join("missing.ndjson"), "--scans"),
+        (dir.path().to_path_buf(), "is a directory"),
+    ] {
+        let out = dir.path().join("out");
+        let result = run(vtrack()
+            .args(["replay", "--confirmations"])
+            .arg(&confirmations)
+            .arg("--scans")
+            .arg(&scans)
+            .arg("--out")
+            .arg(&out));
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success());
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(
+            !out.exists(),
+            "no output directory for a replay that cannot read its input"
+        );
+    }
+}
+
+#[test]
+fn an_as_of_before_every_event_is_warned_about() {
+    // 1793491200 is a time in seconds; read as milliseconds it lies in January 1970.
+    let dir = tempfile::tempdir().unwrap();
+    let (c, s) = (dir.path().join("c.ndjson"), dir.path().join("s.ndjson"));
+    std::fs::write(&c, CONFIRM_UPS).unwrap();
+    std::fs::write(&s, "").unwrap();
+    let result = run(vtrack()
+        .args(["replay", "--as-of", "1793491200", "--confirmations"])
+        .arg(&c)
+        .arg("--scans")
+        .arg(&s)
+        .arg("--out")
+        .arg(dir.path().join("out")));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(stderr.contains("lie after --as-of 1970-01-21"), "{stderr}");
+}
