@@ -356,3 +356,16 @@ fn an_as_of_before_every_event_is_warned_about() {
     assert!(result.status.success(), "{stderr}");
     assert!(stderr.contains("lie after --as-of 1970-01-21"), "{stderr}");
 }
+
+#[cfg(feature = "kafka")]
+#[test]
+fn run_says_a_wrong_http_address_before_it_contacts_kafka() {
+    // Nothing listens on port 1: were the broker contacted first, the error would be about it.
+    let result = run(vtrack()
+        .args(["run", "--set", "http.bind=notanaddr"])
+        .args(["--set", "kafka.bootstrap_servers=127.0.0.1:1"])
+        .args(["--set", "kafka.instance_id=cli-test"]));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot listen on notanaddr"), "{stderr}");
+}

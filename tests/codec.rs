@@ -159,6 +159,29 @@ fn confirm_accepts_empty_carrier_and_tracking_id() {
 }
 
 #[test]
+fn an_empty_or_blank_marketplace_or_category_takes_the_default() {
+    for empty in ["\"\"", "\"  \""] {
+        let c = confirm(&minimal_with("marketplace", empty)).expect("valid");
+        assert_eq!(c.marketplace, "US");
+        let c = confirm(&minimal_with("category", empty)).expect("valid");
+        assert_eq!(c.category, "UNCATEGORIZED");
+    }
+}
+
+#[test]
+fn a_scan_carrier_without_a_letter_or_digit_is_bad_input() {
+    for carrier in ["  ", "--", "."] {
+        let s = format!(
+            "{{\"event_id\":\"s\",\"carrier\":\"{carrier}\",\"tracking_id\":\"X\",\"scan_type\":\"ACCEPTED\",\"scanned_at\":0}}"
+        );
+        assert_eq!(
+            error(scan_json(&s)),
+            "field `carrier`: has no letter or digit, so it names no carrier"
+        );
+    }
+}
+
+#[test]
 fn identifiers_must_not_be_empty() {
     let json = minimal_with("seller_id", r#""""#);
     assert_eq!(
@@ -411,7 +434,7 @@ fn protobuf_defaults_and_presence() {
     m.marketplace = Some(String::new());
     m.carrier = Some(String::new());
     let c = decode_confirmation(&m.encode_to_vec()).expect("valid");
-    assert_eq!((c.marketplace.as_str(), c.carrier.as_str()), ("", ""));
+    assert_eq!((c.marketplace.as_str(), c.carrier.as_str()), ("US", ""));
 }
 
 #[test]
@@ -641,6 +664,12 @@ fn id() -> impl Strategy<Value = String> {
     "(?s).{1,12}"
 }
 
+/// Text with a letter or digit: a marketplace or category (a blank one reads as absent and
+/// takes the default), a scan's carrier (one without names no carrier).
+fn label() -> impl Strategy<Value = String> {
+    "(?s).{0,5}[A-Za-z0-9].{0,5}"
+}
+
 fn millis() -> impl Strategy<Value = i64> {
     prop_oneof![
         MIN_MILLIS..=MAX_MILLIS,
@@ -657,7 +686,7 @@ fn arb_confirmation() -> impl Strategy<Value = Confirmation> {
         Just(ShipMethod::Digital)
     ];
     (
-        (id(), action, id(), id(), text(), text(), text()),
+        (id(), action, id(), id(), text(), label(), label()),
         (
             text(),
             text(),
@@ -704,7 +733,7 @@ fn arb_confirmation() -> impl Strategy<Value = Confirmation> {
 fn arb_scan() -> impl Strategy<Value = Scan> {
     (
         id(),
-        id(),
+        label(),
         "[ \t]{0,2}[A-Za-z0-9]{1,34}[ \t\n]{0,2}",
         prop::sample::select(ScanType::ALL.to_vec()),
         millis(),

@@ -17,7 +17,7 @@ pub const DEFAULT_CATEGORY: &str = "UNCATEGORIZED";
 /// The category, `UNCATEGORIZED` when none; `*` is refused, as it names all categories in
 /// the seller numbers (a package of category `*` would share its row key with them).
 fn category(c: Text<'_>) -> Result<String, DecodeError> {
-    let c = or_default(c, DEFAULT_CATEGORY);
+    let c = or_default_when_empty(c, DEFAULT_CATEGORY);
     if c == crate::engine::seller::ALL_CATEGORIES {
         return Err(DecodeError::Field {
             field: "category",
@@ -69,7 +69,7 @@ impl ConfirmationFields<'_> {
             seller_id: non_empty("seller_id", self.seller_id)?,
             order_id: non_empty("order_id", self.order_id)?,
             package_id: or_default(self.package_id, ""),
-            marketplace: or_default(self.marketplace, DEFAULT_MARKETPLACE),
+            marketplace: or_default_when_empty(self.marketplace, DEFAULT_MARKETPLACE),
             category: category(self.category)?,
             carrier: required_to_confirm("carrier", action, self.carrier)?,
             tracking_id: required_to_confirm("tracking_id", action, self.tracking_id)?,
@@ -87,7 +87,7 @@ impl ScanFields<'_> {
     pub fn into_scan(self) -> Result<Scan, DecodeError> {
         Ok(Scan {
             event_id: non_empty("event_id", self.event_id)?,
-            carrier: non_empty("carrier", self.carrier)?,
+            carrier: scan_carrier(self.carrier)?,
             tracking_id: scan_tracking_id(self.tracking_id)?,
             scan_type: required("scan_type", self.scan_type)?,
             scanned_at: required("scanned_at", self.scanned_at)?,
@@ -113,6 +113,26 @@ fn non_empty(field: &'static str, value: Text<'_>) -> Result<String, DecodeError
 /// An optional string with its default.
 fn or_default(value: Text<'_>, default: &str) -> String {
     value.map_or_else(|| default.to_owned(), Cow::into_owned)
+}
+
+/// An optional string with its default, also when empty or blank: as in protobuf, where an
+/// empty string reads as absent (a blank marketplace or category would make a seller-vtr
+/// key with an empty part).
+fn or_default_when_empty(value: Text<'_>, default: &str) -> String {
+    or_default(value.filter(|v| !v.trim().is_empty()), default)
+}
+
+/// The reporting carrier of a scan: required, and with a letter or digit (carriers are
+/// looked up by their letters and digits, so `"--"` would name none).
+fn scan_carrier(value: Text<'_>) -> Result<String, DecodeError> {
+    let carrier = non_empty("carrier", value)?;
+    if !carrier.chars().any(char::is_alphanumeric) {
+        return Err(DecodeError::field_error(
+            "carrier",
+            "has no letter or digit, so it names no carrier",
+        ));
+    }
+    Ok(carrier)
 }
 
 /// A string required by CONFIRM (may be empty) and optional for CANCEL (default empty).

@@ -13,8 +13,9 @@
 //! * identifiers (`event_id`, `seller_id`, `order_id`, a scan's `carrier`) must not be empty:
 //!   an empty id would merge unrelated events. In protobuf an empty plain string reads as
 //!   absent.
-//! * defaults: action CONFIRM, package_id `""`, marketplace `US`, category `UNCATEGORIZED`,
-//!   ship_method PARCEL.
+//! * defaults: action CONFIRM, package_id `""`, marketplace `US`, category `UNCATEGORIZED`
+//!   (also for an empty or blank marketplace or category), ship_method PARCEL.
+//! * a scan's carrier must hold a letter or digit (carriers are looked up by them).
 //! * enum values are the exact upper-case names (JSON) or known numbers (protobuf, where
 //!   the zero `*_UNSPECIFIED` means absent).
 //! * timestamps: an RFC 3339 string with an offset, or an integer of epoch milliseconds

@@ -62,20 +62,29 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Binds `bind` and serves on a thread of its own.
-    pub fn start(
-        bind: &str,
-        health: Arc<Health>,
-        metrics: PrometheusHandle,
-        lookup: Arc<dyn Lookup>,
-    ) -> Result<HttpServer, HttpError> {
+    /// Binds `bind` (done first at start-up, so that a wrong address or a port in use is
+    /// said before anything else happens).
+    pub fn bind(bind: &str) -> Result<std::net::TcpListener, HttpError> {
         let bind_err = |source| HttpError::Bind {
             addr: bind.to_string(),
             source,
         };
         let listener = std::net::TcpListener::bind(bind).map_err(bind_err)?;
         listener.set_nonblocking(true).map_err(bind_err)?;
-        let addr = listener.local_addr().map_err(bind_err)?;
+        Ok(listener)
+    }
+
+    /// Serves on `listener` (from [`HttpServer::bind`]) on a thread of its own.
+    pub fn start(
+        listener: std::net::TcpListener,
+        health: Arc<Health>,
+        metrics: PrometheusHandle,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<HttpServer, HttpError> {
+        let addr = listener.local_addr().map_err(|source| HttpError::Bind {
+            addr: "the bound address".to_string(),
+            source,
+        })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -859,6 +859,10 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let carriers = Arc::new(config.carrier_registry()?);
     let prometheus = crate::metrics::install();
     let health = Arc::new(Health::new(config.http.ready_max_lag));
+    let listener = match config.http.bind.as_str() {
+        "" => None,
+        bind => Some(HttpServer::bind(bind)?),
+    };
     super::topics::ensure_topics(k).map_err(|e| RunError::Topics(e.to_string()))?;
     let client = super::client::client_config(k);
     let (cp, sp) = input_partitions(&client, k)?;
@@ -892,9 +896,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         url: String::new(),
         config: config.clone(),
     }));
-    let server = if config.http.bind.is_empty() {
-        None
-    } else {
+    let server = if let Some(listener) = listener {
         let lookup = super::queries::KafkaLookup {
             worker: worker.clone(),
             health: health.clone(),
@@ -902,14 +904,11 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
             partitions: topo.internal_partitions,
             instance_id: instance.clone(),
         };
-        let server = HttpServer::start(
-            &config.http.bind,
-            health.clone(),
-            prometheus,
-            Arc::new(lookup),
-        )?;
+        let server = HttpServer::start(listener, health.clone(), prometheus, Arc::new(lookup))?;
         info!(addr = %server.addr, "serving /metrics, /healthz, /readyz and /v1 queries");
         Some(server)
+    } else {
+        None
     };
     lock(&worker).url = advertised_url(&config, server.as_ref());
     let consumer: BaseConsumer<RebalanceContext> = client
