@@ -79,8 +79,8 @@ pub struct WorkloadArgs {
     /// Packages to generate.
     #[arg(long)]
     pub packages: Option<u64>,
-    /// Sellers.
-    #[arg(long)]
+    /// Sellers (at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub sellers: Option<u32>,
     /// Random seed: the same seed gives the same events.
     #[arg(long, default_value_t = 42)]
@@ -88,11 +88,11 @@ pub struct WorkloadArgs {
     /// First confirmation time (RFC 3339 or epoch millis).
     #[arg(long, value_parser = parse_time)]
     pub start: Option<Millis>,
-    /// Days over which confirmations are spread.
-    #[arg(long)]
+    /// Days over which confirmations are spread (at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub days: Option<u32>,
-    /// Fraction of events sent twice.
-    #[arg(long)]
+    /// Fraction of events sent twice, from 0 to 1.
+    #[arg(long, value_parser = parse_fraction)]
     pub duplicate_rate: Option<f64>,
     /// Largest displacement of an event from event-time order, e.g. `30m` (default) or `0s`
     /// for events in order.
@@ -106,6 +106,15 @@ pub struct WorkloadArgs {
     /// every scenario rate to 0 first (only clean shipments, unless named after it).
     #[arg(long, value_delimiter = ',')]
     pub mix: Vec<String>,
+}
+
+/// Parses a fraction from 0 to 1.
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|f| (0.0..=1.0).contains(f))
+        .ok_or_else(|| format!("`{s}` is not a fraction from 0 to 1"))
 }
 
 /// Parses a duration such as `30m`, `2h`, `1500ms` (the configuration file's syntax).
@@ -309,9 +318,27 @@ fn run_replay(a: ReplayArgs) -> Result<()> {
     ))
 }
 
+/// True when two paths name one file: the same name in the same directory, however written.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let place = |p: &std::path::Path| {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        std::fs::canonicalize(dir)
+            .ok()
+            .zip(p.file_name())
+            .map(|(d, f)| d.join(f))
+    };
+    a == b || matches!((place(a), place(b)), (Some(x), Some(y)) if x == y)
+}
+
 fn run_generate(a: GenerateArgs) -> Result<()> {
     let opts = a.workload.options(GenerateOptions::default())?;
     let stats = match (&a.confirmations, &a.scans) {
+        (Some(confirmations), Some(scans)) if same_file(confirmations, scans) => {
+            bail!("--confirmations and --scans name the same file: give two files")
+        }
         (Some(confirmations), Some(scans)) => Some(generate_files(&opts, confirmations, scans)?),
         (None, None) if a.kafka => None,
         _ => bail!("say where to write: --confirmations FILE --scans FILE, and/or --kafka"),
@@ -413,6 +440,9 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         ..GenerateOptions::default()
     };
     let gen = a.workload.options(defaults)?;
+    if gen.packages == 0 {
+        bail!("--packages must be at least 1: a demo of no packages shows nothing");
+    }
     let report = crate::demo::run_demo(&gen, &config.engine, carriers);
     say(&report.render(a.worst))
 }

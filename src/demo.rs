@@ -98,7 +98,7 @@ impl DemoReport {
         let at_risk = rows.iter().filter(|r| r.at_risk).count();
         let _ = writeln!(
             s,
-            "Sellers most at risk ({at_risk} of {} below {:.0}% over {longest} days):",
+            "Sellers most at risk ({at_risk} of {} sellers, counted per marketplace, below {:.0}% over {longest} days; reasons of the invalid packages in that window):",
             rows.len(),
             rows.first().map_or(95.0, |r| r.threshold * 100.0)
         );
@@ -107,7 +107,8 @@ impl DemoReport {
             "  {:<4} {:<16} {:>7} {:>7} {:>7}  top reasons",
             "mkt", "seller", "VTR", "valid", "invalid"
         );
-        let reasons = self.reasons_by_seller();
+        let window = rows.first().map(|r| (r.window_start, r.window_end));
+        let reasons = self.reasons_by_seller(window);
         for r in rows.iter().take(worst) {
             let top = reasons
                 .get(&(r.marketplace.as_str(), r.seller_id.as_str()))
@@ -127,15 +128,43 @@ impl DemoReport {
         }
     }
 
-    fn reasons_by_seller(&self) -> BTreeMap<(&str, &str), BTreeMap<Reason, u64>> {
-        let mut m: BTreeMap<(&str, &str), BTreeMap<Reason, u64>> = BTreeMap::new();
-        for v in self.verdicts.iter().filter(|v| v.status == Status::Invalid) {
-            let e = m
-                .entry((v.marketplace.as_str(), v.seller_id.as_str()))
-                .or_default();
-            for r in &v.reasons {
-                *e.entry(*r).or_default() += 1;
-            }
+    /// The reasons of each seller's invalid packages whose metric day lies in `window`
+    /// (first and last day): the packages its VTR counts.
+    fn reasons_by_seller(
+        &self,
+        window: Option<(i32, i32)>,
+    ) -> BTreeMap<(&str, &str), BTreeMap<Reason, u64>> {
+        self.invalid_by_seller(window)
+            .into_iter()
+            .map(|(seller, packages)| {
+                let mut counts: BTreeMap<Reason, u64> = BTreeMap::new();
+                for r in packages.iter().flat_map(|v| v.reasons.iter()) {
+                    *counts.entry(*r).or_default() += 1;
+                }
+                (seller, counts)
+            })
+            .collect()
+    }
+
+    /// Each `(marketplace, seller)`'s invalid packages whose metric day lies in `window`.
+    fn invalid_by_seller(
+        &self,
+        window: Option<(i32, i32)>,
+    ) -> BTreeMap<(&str, &str), Vec<&VerdictRecord>> {
+        let mut m: BTreeMap<(&str, &str), Vec<&VerdictRecord>> = BTreeMap::new();
+        let in_window = |v: &&VerdictRecord| {
+            let day = crate::engine::seller::metric_day(v.confirmed_at, v.promised_delivery_at);
+            window.is_some_and(|(first, last)| (first..=last).contains(&day))
+        };
+        for v in self
+            .verdicts
+            .iter()
+            .filter(|v| v.status == Status::Invalid)
+            .filter(in_window)
+        {
+            m.entry((v.marketplace.as_str(), v.seller_id.as_str()))
+                .or_default()
+                .push(v);
         }
         m
     }
@@ -176,4 +205,48 @@ fn top_reasons(m: &BTreeMap<Reason, u64>, n: usize) -> String {
         .map(|(r, c)| format!("{} {c}", r.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reasons shown for a seller are those of the invalid packages its VTR counts.
+    #[test]
+    fn a_sellers_reasons_come_from_the_packages_its_window_counts() {
+        let gen = GenerateOptions {
+            packages: 3_000,
+            sellers: 20,
+            days: 70,
+            ..GenerateOptions::default()
+        };
+        let report = run_demo(
+            &gen,
+            &EngineConfig::default(),
+            Arc::new(CarrierRegistry::default_us()),
+        );
+        let rows: Vec<&SellerVtrRecord> = report
+            .seller_rows
+            .iter()
+            .filter(|r| r.category == "*" && r.window_days == 30)
+            .collect();
+        assert!(!rows.is_empty());
+        let invalid = report.invalid_by_seller(Some((rows[0].window_start, rows[0].window_end)));
+        let outside = report
+            .verdicts
+            .iter()
+            .filter(|v| v.status == Status::Invalid)
+            .count()
+            - invalid.values().map(Vec::len).sum::<usize>();
+        assert!(
+            outside > 0,
+            "the workload has invalid packages outside the window"
+        );
+        for r in rows {
+            let n = invalid
+                .get(&(r.marketplace.as_str(), r.seller_id.as_str()))
+                .map_or(0, Vec::len);
+            assert_eq!(n as u64, r.invalid, "{} {}", r.marketplace, r.seller_id);
+        }
+    }
 }

@@ -369,3 +369,37 @@ fn run_says_a_wrong_http_address_before_it_contacts_kafka() {
     assert!(!result.status.success(), "{stderr}");
     assert!(stderr.contains("cannot listen on notanaddr"), "{stderr}");
 }
+
+#[test]
+fn generate_refuses_meaningless_values_and_one_file_for_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, s) = (dir.path().join("c.ndjson"), dir.path().join("s.ndjson"));
+    for (args, says) in [
+        (&["--duplicate-rate", "2"][..], "not a fraction from 0 to 1"),
+        (
+            &["--duplicate-rate", "NaN"][..],
+            "not a fraction from 0 to 1",
+        ),
+        (&["--days", "0"][..], "--days"),
+        (&["--sellers", "0"][..], "--sellers"),
+    ] {
+        let result = run(vtrack()
+            .args(["generate", "--packages", "10", "--confirmations"])
+            .arg(&c)
+            .arg("--scans")
+            .arg(&s)
+            .args(args));
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success(), "{args:?} accepted");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let same = dir.path().join(".").join("c.ndjson");
+    let result = run(vtrack()
+        .args(["generate", "--packages", "10", "--confirmations"])
+        .arg(&c)
+        .arg("--scans")
+        .arg(&same));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(stderr.contains("name the same file"), "{stderr}");
+}

@@ -14,7 +14,7 @@ use super::timers::Timers;
 use super::verdict::{decide, precheck, JoinInput, Precheck, PrecheckInput, Verdict};
 use crate::carriers::{CarrierId, CarrierRegistry, CarrierSet, FormatMatch};
 use crate::config::EngineConfig;
-use crate::event::{utc_day, Action, Confirmation, Millis};
+use crate::event::{Action, Confirmation, Millis};
 use crate::records::{LateConfirmationRecord, Status, VerdictRecord};
 use crate::tracking_id::{normalize, TrackingId};
 use hashbrown::HashTable;
@@ -770,7 +770,7 @@ fn slot_of(c: &Current, status: Status, syms: &Interner) -> SellerSlot {
     SellerSlot {
         marketplace: labels.marketplace,
         category: labels.category,
-        day: utc_day(c.promised_delivery_at.get().unwrap_or(c.confirmed_at)),
+        day: super::seller::metric_day(c.confirmed_at, c.promised_delivery_at.get()),
         status,
     }
 }

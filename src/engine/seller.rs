@@ -15,6 +15,12 @@ type Counts = [i64; 4];
 /// `(marketplace, seller, category or None for *, window days)`.
 type WindowKey = (Sym, Sym, Option<Sym>, u32);
 
+/// A package's metric date (contract section 5): the UTC day of its current confirmation's
+/// `promised_delivery_at`, or of its `confirmed_at` where that is missing.
+pub fn metric_day(confirmed_at: Millis, promised_delivery_at: Option<Millis>) -> i32 {
+    crate::event::utc_day(promised_delivery_at.unwrap_or(confirmed_at))
+}
+
 /// Category symbol meaning "all categories" (`*`).
 pub const ALL_CATEGORIES: &str = "*";
 
