@@ -2,7 +2,7 @@
 //! flags, replay's reading of NDJSON files (duplicates, byte-order mark, errors), and a
 //! reader that goes away.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn vtrack() -> Command {
@@ -20,6 +20,14 @@ fn stdout(out: &Output) -> String {
 
 /// What a replay wrote: verdicts and dead letters as JSON values, and the summary.
 type Replayed = (Vec<serde_json::Value>, Vec<serde_json::Value>, String);
+
+/// Writes the two input files of a replay into `dir`.
+fn write_inputs(dir: &Path, confirmations: &str, scans: &str) -> (PathBuf, PathBuf) {
+    let (c, s) = (dir.join("c.ndjson"), dir.join("s.ndjson"));
+    std::fs::write(&c, confirmations).unwrap();
+    std::fs::write(&s, scans).unwrap();
+    (c, s)
+}
 
 /// `vtrack replay` of the given lines.
 fn replay(dir: &Path, confirmations: &[u8], scans: &[u8]) -> Replayed {
@@ -171,9 +179,7 @@ fn replay_skips_a_byte_order_mark_and_names_json_errors() {
 #[test]
 fn a_reader_that_went_away_is_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (c, s) = (dir.path().join("c.ndjson"), dir.path().join("s.ndjson"));
-    std::fs::write(&c, CONFIRM_UPS).unwrap();
-    std::fs::write(&s, "").unwrap();
+    let (c, s) = write_inputs(dir.path(), CONFIRM_UPS, "");
     // A pipe whose reading end is closed before vtrack writes anything: every write fails.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -342,9 +348,7 @@ fn replay_input_errors_name_the_flag_and_write_nothing() {
 fn an_as_of_before_every_event_is_warned_about() {
     // 1793491200 is a time in seconds; read as milliseconds it lies in January 1970.
     let dir = tempfile::tempdir().unwrap();
-    let (c, s) = (dir.path().join("c.ndjson"), dir.path().join("s.ndjson"));
-    std::fs::write(&c, CONFIRM_UPS).unwrap();
-    std::fs::write(&s, "").unwrap();
+    let (c, s) = write_inputs(dir.path(), CONFIRM_UPS, "");
     let result = run(vtrack()
         .args(["replay", "--as-of", "1793491200", "--confirmations"])
         .arg(&c)
