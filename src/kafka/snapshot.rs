@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Version of the snapshot encoding (first byte of every snapshot).
-pub const SNAPSHOT_VERSION: u8 = 3;
+pub const SNAPSHOT_VERSION: u8 = 4;
 /// Bytes per changelog record.
 pub const CHUNK_BYTES: usize = 512 * 1024;
 /// Fewest records read between two periodic snapshots of a task.
