@@ -213,9 +213,11 @@ pub struct SellerVtrRecord {
 impl SellerVtrRecord {
     /// The Kafka key: `marketplace/seller_id/category/window_days`.
     pub fn key(&self) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            self.marketplace, self.seller_id, self.category, self.window_days
+        seller_vtr_key(
+            &self.marketplace,
+            &self.seller_id,
+            &self.category,
+            self.window_days,
         )
     }
 }
@@ -250,9 +252,37 @@ pub struct LateConfirmationRecord {
     pub reason: Reason,
 }
 
-/// The package key `seller_id/order_id/package_id`, the Kafka key of verdicts and late confirmations.
+/// The package key `seller_id/order_id/package_id`, the Kafka key of verdicts and late
+/// confirmations (each part escaped by [`key_part`]).
 pub fn package_key(seller_id: &str, order_id: &str, package_id: &str) -> String {
-    format!("{seller_id}/{order_id}/{package_id}")
+    [seller_id, order_id, package_id].map(key_part).join("/")
+}
+
+/// The seller-vtr key `marketplace/seller_id/category/window_days` (each part escaped by
+/// [`key_part`]).
+pub fn seller_vtr_key(
+    marketplace: &str,
+    seller_id: &str,
+    category: &str,
+    window_days: u32,
+) -> String {
+    format!(
+        "{}/{}/{}/{window_days}",
+        key_part(marketplace),
+        key_part(seller_id),
+        key_part(category)
+    )
+}
+
+/// One part of a Kafka key: `%` is written `%25` and `/` is written `%2F`, so that ids holding
+/// a `/` cannot make two packages (or two seller rows) share a key. Ids without either are
+/// written as they are.
+pub fn key_part(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.contains(['/', '%']) {
+        id.replace('%', "%25").replace('/', "%2F").into()
+    } else {
+        id.into()
+    }
 }
 
 impl VerdictRecord {
@@ -266,5 +296,26 @@ impl LateConfirmationRecord {
     /// The Kafka key: the package key.
     pub fn key(&self) -> String {
         package_key(&self.seller_id, &self.order_id, &self.package_id)
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_escape_slashes_so_that_ids_never_share_one() {
+        assert_eq!(package_key("S1", "O1", ""), "S1/O1/");
+        assert_eq!(seller_vtr_key("US", "S1", "*", 7), "US/S1/*/7");
+        assert_ne!(package_key("A/B", "C", ""), package_key("A", "B/C", ""));
+        assert_eq!(package_key("A/B", "C", ""), "A%2FB/C/");
+        assert_eq!(package_key("A", "B/C", ""), "A/B%2FC/");
+        assert_ne!(
+            seller_vtr_key("US", "A/B", "X", 30),
+            seller_vtr_key("US", "A", "B/X", 30)
+        );
+        // `%` is escaped too, so an id holding `%2F` stays apart from one holding `/`.
+        assert_ne!(package_key("A%2FB", "C", ""), package_key("A/B", "C", ""));
+        assert_eq!(key_part("100%"), "100%25");
     }
 }

@@ -177,12 +177,11 @@ impl SellerStage {
                     if before.is_some() {
                         self.written.remove(&wkey);
                         let cat_name = cat.map_or(ALL_CATEGORIES, |c| syms.resolve(c));
-                        out.push(SellerUpdate::Tombstone(format!(
-                            "{}/{}/{}/{}",
+                        out.push(SellerUpdate::Tombstone(crate::records::seller_vtr_key(
                             syms.resolve(mkt),
                             syms.resolve(seller),
                             cat_name,
-                            window
+                            window,
                         )));
                     }
                 } else if before != Some((start, c)) {
