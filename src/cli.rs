@@ -277,8 +277,14 @@ fn run_processor(config: &ConfigArgs) -> Result<()> {
         signal_hook::flag::register(signal, stop.clone())
             .context("installing the signal handlers")?;
     }
-    crate::kafka::processor::run(config, stop)?;
-    Ok(())
+    crate::kafka::processor::run(config.clone(), stop)
+        .map_err(|e| redacted(&config.kafka, anyhow::Error::from(e)))
+}
+
+/// An error whose text is scrubbed of the secret client properties' values.
+#[cfg(feature = "kafka")]
+fn redacted(kafka: &crate::config::KafkaConfig, e: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!(kafka.redact(&format!("{e:#}")))
 }
 
 /// Writes `text` to standard output. A reader that went away (`vtrack replay … | head -1`)
@@ -413,7 +419,8 @@ fn generate_kafka(
                 "writing the generated events to Kafka at {}",
                 kafka.bootstrap_servers
             )
-        })?;
+        })
+        .map_err(|e| redacted(kafka, e))?;
     let secs = started.elapsed().as_secs_f64();
     say(&format!(
         "produced {} confirmations to topic {} and {} scans to topic {} ({} packages, {} orders, {} duplicates, {}) in {:.1} s: {:.0} events/s\n",

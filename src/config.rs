@@ -205,6 +205,20 @@ pub(crate) fn is_secret(key: &str) -> bool {
     .any(|s| k.contains(s))
 }
 
+impl KafkaConfig {
+    /// `text` with the value of every secret client property replaced by `<redacted>`: for
+    /// errors that may quote them (librdkafka names a property it refuses, and its value).
+    pub fn redact(&self, text: &str) -> String {
+        let secrets: Vec<String> = self
+            .properties
+            .iter()
+            .filter(|(key, value)| is_secret(key) && !value.is_empty())
+            .map(|(_, value)| value.clone())
+            .collect();
+        scrub(text.to_string(), &secrets)
+    }
+}
+
 impl std::fmt::Debug for KafkaConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let props: std::collections::BTreeMap<&str, &str> = self
@@ -508,6 +522,17 @@ mod tests {
         assert!(
             error(plain).contains("localhost:9092"),
             "other lines are shown"
+        );
+    }
+
+    #[test]
+    fn client_errors_are_redacted() {
+        let text = "[kafka.properties]\n\"sasl.oauthbearer.client.secret\" = \"S3cret\"\n\"client.id\" = \"visible\"\n";
+        let c = Config::from_toml_with_env(text, std::iter::empty()).expect("valid");
+        let said = "property \"sasl.oauthbearer.client.secret\" refused: S3cret; client.id visible";
+        assert_eq!(
+            c.kafka.redact(said),
+            "property \"sasl.oauthbearer.client.secret\" refused: <redacted>; client.id visible"
         );
     }
 

@@ -407,3 +407,21 @@ fn generate_refuses_meaningless_values_and_one_file_for_both() {
     assert!(!result.status.success());
     assert!(stderr.contains("name the same file"), "{stderr}");
 }
+
+#[cfg(feature = "kafka")]
+#[test]
+fn run_errors_never_show_a_secret() {
+    // This librdkafka build refuses the OAuth property and quotes its value in the error.
+    let result = run(vtrack()
+        .args(["run", "--set", "http.bind="])
+        .args(["--set", "kafka.bootstrap_servers=127.0.0.1:1"])
+        .args(["--set", "kafka.instance_id=cli-test"])
+        .args([
+            "--set",
+            "kafka.properties.sasl.oauthbearer.client.secret=S3cretPW3",
+        ]));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "{stderr}");
+    assert!(!stderr.contains("S3cretPW3"), "{stderr}");
+    assert!(stderr.contains("<redacted>"), "{stderr}");
+}
