@@ -68,6 +68,60 @@ fn a_package_waiting_for_its_answer_past_the_close_is_not_final_until_the_answer
     assert!(last.is_final);
 }
 
+/// The late-confirmation record waits for the scans' answer: written before it, it would name
+/// the promised date's reason and no delivery, where the scans show a delivery before *t*.
+#[test]
+fn the_late_confirmation_record_waits_for_the_answer() {
+    let carriers = Arc::new(CarrierRegistry::default_us());
+    let mut stage = OrderStage::new(EngineConfig::default(), carriers, true);
+    let mut syms = Interner::default();
+    let t = 1_000 * DAY_MS;
+    let c = Confirmation {
+        promised_delivery_at: Some(t - DAY_MS),
+        ..confirm(t)
+    };
+    let mut out = OrderOutput::default();
+    stage.confirmation(&c, &mut syms, &mut out);
+    assert!(
+        out.late_confirmations.is_empty(),
+        "written before the answer: {:?}",
+        out.late_confirmations
+    );
+    let sub = out
+        .to_tracking
+        .iter()
+        .find_map(|m| match m {
+            TrackingInput::Subscribe(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the package subscribes to its tracking ID");
+    let delivered = t - 2 * DAY_MS;
+    let mut out = OrderOutput::default();
+    stage.facts(
+        FactsMsg {
+            package: sub.package,
+            seq: sub.seq,
+            facts: ScanFacts {
+                first_scan: Some(delivered - DAY_MS),
+                first_delivery: Some(delivered),
+                ..ScanFacts::default()
+            },
+        },
+        &syms,
+        &mut out,
+    );
+    assert_eq!(
+        out.late_confirmations.len(),
+        1,
+        "{:?}",
+        out.late_confirmations
+    );
+    let late = &out.late_confirmations[0];
+    assert_eq!(late.reason, vtrack::records::Reason::ConfirmedAfterDelivery);
+    assert_eq!(late.delivered_at, Some(delivered));
+    assert_eq!(late.late_by, 2 * 86_400);
+}
+
 /// The point queries answer what the full listings hold, for every package and seller.
 #[test]
 fn point_queries_agree_with_the_full_listings() {

@@ -798,21 +798,26 @@ fn emit_changes(
     }
     let unchanged = p.verdict == Some(v) && before.is_none_or(|b| !b.differs(&Shown::of(p), &v));
     p.verdict = Some(v);
-    if unchanged && p.revision > 0 {
-        return;
+    let new_version = !unchanged || p.revision == 0;
+    if new_version {
+        p.revision += 1;
     }
-    p.revision += 1;
-    let first_late = v.reasons.first_late().is_some() && !p.has(LATE_CONFIRMATION_SENT);
+    // The late-confirmation record waits for the scans' answer: before it, a package may show
+    // only its promised date's reason, and no delivery time.
+    let first_late =
+        v.reasons.first_late().is_some() && p.has(ANSWERED) && !p.has(LATE_CONFIRMATION_SENT);
     if first_late {
         p.set(LATE_CONFIRMATION_SENT, true);
     }
-    if ctx.emit {
+    if ctx.emit && (new_version || first_late) {
         let p = &order.packages[i];
         let record = build_record(ctx.carriers, ctx.syms, order, p, &v, ctx.cfg);
         if first_late {
             out.late_confirmations.extend(late_record(&record));
         }
-        out.verdicts.push(record);
+        if new_version {
+            out.verdicts.push(record);
+        }
     }
 }
 
