@@ -1940,3 +1940,37 @@ fn seller_updates_are_written_when_numbers_change_and_tombstoned_when_empty() {
         ]
     );
 }
+
+#[test]
+fn packages_beyond_the_fan_out_bound_learn_why_their_scans_do_not_count() {
+    let t = t0();
+    let cfg = vtrack::config::EngineConfig {
+        max_packages_per_tracking_id: 2,
+        ..vtrack::config::EngineConfig::default()
+    };
+    let mut e = vtrack::engine::Engine::new(cfg, carriers(), false);
+    for order in ["A", "B", "C"] {
+        feed1(&mut e, confirm("S", order, "", "UPS", UPS_ID, t));
+    }
+    feed1(&mut e, scan("UPS", UPS_ID, ScanType::Accepted, t + HOUR));
+    e.advance_to(t + 30 * DAY);
+    let verdicts = e.verdicts();
+    let overloaded: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.warnings.contains(&Warning::TrackingIdOverloaded))
+        .collect();
+    assert_eq!(overloaded.len(), 1, "{verdicts:#?}");
+    assert_eq!(overloaded[0].reasons, vec![Reason::NoCarrierScan]);
+    assert!(
+        overloaded[0].explanation.contains("too many packages"),
+        "{}",
+        overloaded[0].explanation
+    );
+    assert_eq!(
+        verdicts
+            .iter()
+            .filter(|v| v.status == Status::Valid)
+            .count(),
+        2
+    );
+}

@@ -114,6 +114,9 @@ fn reason_sentence(s: &mut String, x: &ExplainInput<'_>, r: Reason) {
             s.push_str(", so it was of no use to the customer.");
         }
         Reason::CarrierMismatch => mismatch_sentence(s, x),
+        Reason::NoCarrierScan if rec.warnings.contains(&Warning::TrackingIdOverloaded) => {
+            overloaded_sentence(s, x);
+        }
         Reason::NoCarrierScan => {
             push_carrier_name(s, x);
             s.push_str(" never scanned this tracking ID between ");
@@ -123,6 +126,13 @@ fn reason_sentence(s: &mut String, x: &ExplainInput<'_>, r: Reason) {
             s.push_str(": check the ID and that the package was handed over.");
         }
     }
+}
+
+/// A tracking ID shared by more packages than the fan-out bound: its scans are not matched.
+fn overloaded_sentence(s: &mut String, x: &ExplainInput<'_>) {
+    s.push_str("This tracking ID was entered for too many packages to match scans to it: enter the package's own ");
+    push_carrier_name(s, x);
+    s.push_str(" tracking ID.");
 }
 
 fn unsupported_sentence(s: &mut String, x: &ExplainInput<'_>) {
@@ -189,9 +199,7 @@ fn status_sentence(s: &mut String, x: &ExplainInput<'_>) {
             s.push_str(": the tracking is valid.");
         }
         Status::Pending if rec.warnings.contains(&Warning::TrackingIdOverloaded) => {
-            s.push_str("This tracking ID was entered for too many packages to match scans to it: enter the package's own ");
-            push_carrier_name(s, x);
-            s.push_str(" tracking ID.");
+            overloaded_sentence(s, x);
         }
         Status::Pending if rec.warnings.contains(&Warning::NoScanYet) => {
             push_carrier_name(s, x);
