@@ -185,8 +185,11 @@ fn secret_values(table: &toml::Table) -> Vec<String> {
 
 /// An error's text with the given secret values blanked out.
 fn scrub(mut text: String, secrets: &[String]) -> String {
+    // Longest first: a secret holding another must not be left half shown.
+    let mut secrets: Vec<&String> = secrets.iter().collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     for secret in secrets {
-        text = text.replace(secret, "<redacted>");
+        text = text.replace(secret.as_str(), "<redacted>");
     }
     text
 }
@@ -534,6 +537,11 @@ mod tests {
             c.kafka.redact(said),
             "property \"sasl.oauthbearer.client.secret\" refused: <redacted>; client.id visible"
         );
+        // One secret holding another is hidden whole.
+        let text =
+            "[kafka.properties]\n\"sasl.password\" = \"abc\"\n\"ssl.key.password\" = \"abcXYZ9\"\n";
+        let c = Config::from_toml_with_env(text, std::iter::empty()).expect("valid");
+        assert_eq!(c.kafka.redact("bad value abcXYZ9"), "bad value <redacted>");
     }
 
     #[test]

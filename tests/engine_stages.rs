@@ -122,6 +122,46 @@ fn the_late_confirmation_record_waits_for_the_answer() {
     assert_eq!(late.late_by, 2 * 86_400);
 }
 
+/// A late-confirmation record held back for the answer is written when the answer will not
+/// come: the order is cancelled, or the confirmation replaced, before it arrives.
+#[test]
+fn a_held_late_confirmation_record_is_written_when_its_answer_will_not_come() {
+    let t = 1_000 * DAY_MS;
+    let late = Confirmation {
+        promised_delivery_at: Some(t - DAY_MS),
+        ..confirm(t)
+    };
+    let cancel = Confirmation {
+        event_id: "e2".into(),
+        action: Action::Cancel,
+        confirmed_at: t + 1,
+        ..confirm(t + 1)
+    };
+    let on_time = Confirmation {
+        event_id: "e3".into(),
+        promised_delivery_at: Some(t + 5 * DAY_MS),
+        ..confirm(t + 2)
+    };
+    for next in [cancel, on_time] {
+        let carriers = Arc::new(CarrierRegistry::default_us());
+        let mut stage = OrderStage::new(EngineConfig::default(), carriers, true);
+        let mut syms = Interner::default();
+        let mut out = OrderOutput::default();
+        stage.confirmation(&late, &mut syms, &mut out);
+        assert!(out.late_confirmations.is_empty());
+        let mut out = OrderOutput::default();
+        stage.confirmation(&next, &mut syms, &mut out);
+        assert_eq!(out.late_confirmations.len(), 1, "{:?}", next.action);
+        let record = &out.late_confirmations[0];
+        assert_eq!(
+            record.reason,
+            vtrack::records::Reason::ConfirmedAfterDeliveryDate
+        );
+        assert_eq!(record.confirmed_at, t);
+        assert_eq!(record.late_by, 86_400);
+    }
+}
+
 /// The point queries answer what the full listings hold, for every package and seller.
 #[test]
 fn point_queries_agree_with_the_full_listings() {

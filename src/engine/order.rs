@@ -294,12 +294,20 @@ impl OrderStage {
         order.cancelled = true;
         let is_final = |p: &Package| p.verdict.is_some_and(|v| v.is_final);
         let all_final = !order.packages.is_empty() && order.packages.iter().all(is_final);
+        let ctx = EmitCtx {
+            cfg: &self.cfg,
+            carriers: &self.carriers,
+            syms,
+            emit: self.emit_records,
+        };
         for i in 0..order.packages.len() {
             let p = &order.packages[i];
             if is_final(p) {
                 order.packages[i].set(FINAL_BEFORE_CANCEL, true);
                 continue;
             }
+            write_held_late_record(&ctx, order, i, out);
+            let p = &order.packages[i];
             let old = wanted(&self.cfg, &self.carriers, false, &p.current);
             let pref = order.package_ref(p.package);
             resubscribe(&mut order.packages[i], pref, old, None, out);
@@ -341,6 +349,15 @@ impl OrderStage {
         let (current, detected) = current_of(c, &self.carriers, syms);
         let order = &mut self.orders[idx];
         let cancelled = order.cancelled;
+        if let Some(i) = existing {
+            let ctx = EmitCtx {
+                cfg: &self.cfg,
+                carriers: &self.carriers,
+                syms,
+                emit: self.emit_records,
+            };
+            write_held_late_record(&ctx, order, i, out);
+        }
         let (i, old_wanted, old_slot, before) = match existing {
             Some(i) => {
                 let p = &mut order.packages[i];
@@ -818,6 +835,25 @@ fn emit_changes(
         if new_version {
             out.verdicts.push(record);
         }
+    }
+}
+
+/// Writes the late-confirmation record a package still owes when the answer it waits for
+/// will not come (its confirmation is being replaced, or its order cancelled): the package
+/// showed a late reason, and [`emit_changes`] held the record back for the scans' answer.
+fn write_held_late_record(ctx: &EmitCtx<'_>, order: &mut Order, i: usize, out: &mut OrderOutput) {
+    let p = &order.packages[i];
+    let Some(v) = p.verdict else {
+        return;
+    };
+    if p.has(ANSWERED) || p.has(LATE_CONFIRMATION_SENT) || v.reasons.first_late().is_none() {
+        return;
+    }
+    order.packages[i].set(LATE_CONFIRMATION_SENT, true);
+    if ctx.emit {
+        let p = &order.packages[i];
+        let record = build_record(ctx.carriers, ctx.syms, order, p, &v, ctx.cfg);
+        out.late_confirmations.extend(late_record(&record));
     }
 }
 

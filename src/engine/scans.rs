@@ -187,14 +187,14 @@ impl ScanList {
     pub fn len(&self) -> usize {
         match self.0.first() {
             None => 0,
-            Some(&NARROW) => (self.0.len() - NARROW_HEAD) / NARROW_SCAN,
+            Some(&NARROW) => self.0.len().saturating_sub(NARROW_HEAD) / NARROW_SCAN,
             Some(_) => (self.0.len() - 1) / 8,
         }
     }
 
     /// True when no scan is held.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// Adds a physical scan, a delivery when `delivery`. False when it changes nothing: the
