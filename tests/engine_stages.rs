@@ -5,7 +5,7 @@ use std::sync::Arc;
 use vtrack::carriers::CarrierRegistry;
 use vtrack::config::EngineConfig;
 use vtrack::engine::intern::Interner;
-use vtrack::engine::messages::{FactsMsg, ScanFacts, TrackingInput};
+use vtrack::engine::messages::{FactsMsg, ScanFacts, Subscribe, TrackingInput};
 use vtrack::engine::order::{OrderOutput, OrderStage};
 use vtrack::event::{Action, Confirmation, ShipMethod, DAY_MS};
 use vtrack::records::Status;
@@ -28,6 +28,17 @@ fn confirm(t: i64) -> Confirmation {
     }
 }
 
+/// The subscription an order stage's output asks for.
+fn subscription(out: &OrderOutput) -> Subscribe {
+    out.to_tracking
+        .iter()
+        .find_map(|m| match m {
+            TrackingInput::Subscribe(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the package subscribes to its tracking ID")
+}
+
 #[test]
 fn a_package_waiting_for_its_answer_past_the_close_is_not_final_until_the_answer_arrives() {
     let carriers = Arc::new(CarrierRegistry::default_us());
@@ -36,14 +47,7 @@ fn a_package_waiting_for_its_answer_past_the_close_is_not_final_until_the_answer
     let mut out = OrderOutput::default();
     let t = 1_000 * DAY_MS;
     stage.confirmation(&confirm(t), &mut syms, &mut out);
-    let sub = out
-        .to_tracking
-        .iter()
-        .find_map(|m| match m {
-            TrackingInput::Subscribe(s) => Some(s.clone()),
-            _ => None,
-        })
-        .expect("the package subscribes to its tracking ID");
+    let sub = subscription(&out);
     // Event time passes the close before the tracking stage's answer arrives: this must
     // return (no timer loop) and must not make the verdict final.
     let mut out = OrderOutput::default();
@@ -87,14 +91,7 @@ fn the_late_confirmation_record_waits_for_the_answer() {
         "written before the answer: {:?}",
         out.late_confirmations
     );
-    let sub = out
-        .to_tracking
-        .iter()
-        .find_map(|m| match m {
-            TrackingInput::Subscribe(s) => Some(s.clone()),
-            _ => None,
-        })
-        .expect("the package subscribes to its tracking ID");
+    let sub = subscription(&out);
     let delivered = t - 2 * DAY_MS;
     let mut out = OrderOutput::default();
     stage.facts(

@@ -253,17 +253,20 @@ impl ScanList {
 mod tests {
     use super::*;
 
+    /// Times at the edges: the extremes kept exactly, year 0001, around 1970, year 9999.
+    const EDGE_TIMES: [Millis; 7] = [
+        MIN_TIME,
+        -62_135_596_800_000,
+        -1,
+        0,
+        1,
+        253_402_300_799_999,
+        MAX_TIME,
+    ];
+
     #[test]
     fn packing_keeps_carrier_time_order() {
-        for t in [
-            MIN_TIME,
-            -62_135_596_800_000,
-            -1,
-            0,
-            1,
-            253_402_300_799_999,
-            MAX_TIME,
-        ] {
+        for t in EDGE_TIMES {
             for c in [0u8, 7, 255] {
                 let s = pack(c, t, true);
                 assert_eq!((carrier_of(s), time_of(s), delivered(s)), (c, t, true));
@@ -328,28 +331,11 @@ mod tests {
         assert_eq!(l.heap_bytes(), NARROW_HEAD + 2 * NARROW_SCAN);
         // Times far from 1970 and negative ones are exact too.
         let mut far = ScanList::default();
-        for t in [
-            MIN_TIME,
-            -62_135_596_800_000,
-            -1,
-            0,
-            253_402_300_799_999,
-            MAX_TIME,
-        ] {
+        for t in EDGE_TIMES {
             assert!(far.insert(9, t, true));
         }
         let times: Vec<_> = far.iter().map(|s| s.1).collect();
-        assert_eq!(
-            times,
-            vec![
-                MIN_TIME,
-                -62_135_596_800_000,
-                -1,
-                0,
-                253_402_300_799_999,
-                MAX_TIME
-            ]
-        );
+        assert_eq!(times, EDGE_TIMES);
         let mut negative = ScanList::default();
         assert!(negative.insert(0, -5, false));
         assert!(negative.insert(0, -1, true));
