@@ -1974,3 +1974,39 @@ fn packages_beyond_the_fan_out_bound_learn_why_their_scans_do_not_count() {
         2
     );
 }
+
+#[test]
+fn packages_no_event_can_change_any_more_are_dropped() {
+    let t = t0();
+    let events = [
+        confirm("S", "A", "", "UPS", UPS_ID, t).ev(),
+        scan("UPS", UPS_ID, ScanType::Accepted, t + HOUR).ev(),
+        confirm("S", "B", "", "UPS", UPS_ID_2, t + 20 * DAY).ev(),
+    ];
+    let mut kept = engine(false);
+    let mut expired = engine(false);
+    for e in [&mut kept, &mut expired] {
+        feed(e, events.iter().cloned());
+    }
+    // Final but still inside the 30-day seller window: kept.
+    for day in [15, 25] {
+        for e in [&mut kept, &mut expired] {
+            e.advance_to(t + day * DAY);
+        }
+        expired.expire();
+        assert_eq!(expired.state_stats().packages, 2, "day {day}");
+        assert_eq!(expired.seller_rows(), kept.seller_rows(), "day {day}");
+    }
+    // A's metric day has left every window: A goes, B (final, still counted) stays.
+    for e in [&mut kept, &mut expired] {
+        e.advance_to(t + 40 * DAY);
+    }
+    expired.expire();
+    assert_eq!(expired.state_stats().packages, 1);
+    assert!(find_verdict(&expired, "S", "A", "").is_none());
+    assert_eq!(
+        verdict(&expired, "S", "B", ""),
+        verdict(&kept, "S", "B", "")
+    );
+    assert_eq!(expired.seller_rows(), kept.seller_rows());
+}

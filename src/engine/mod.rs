@@ -320,6 +320,7 @@ impl Engine {
     /// Drops state no later event can change (streaming only: replay reads the final state).
     pub fn expire(&mut self) {
         self.tracking.expire();
+        self.order.expire();
         let retention = self.cfg.lookback + self.cfg.horizon + self.cfg.allowed_lateness;
         let first_day = utc_day(self.now.saturating_sub(retention));
         self.dedup.forget_scans_before(first_day);

@@ -125,8 +125,9 @@ impl Package {
     }
 }
 
-/// One order: its key, its cancellation and its packages.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// One order: its key, its cancellation and its packages. The default is a removed slot of
+/// the arena (no timer, no package).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Order {
     #[serde(with = "super::intern::sym_serde")]
     seller: Sym,
@@ -516,6 +517,42 @@ impl OrderStage {
                 self.timers.push(t, idx);
             }
         }
+    }
+
+    /// Drops the orders no later event can change any more: every package final, with its
+    /// metric day before the longest seller window as of event time, so it counts in no
+    /// seller number now or later. Orders holding only a CANCEL are kept (a later
+    /// confirmation must still be excluded). Returns the number of packages dropped.
+    pub fn expire(&mut self) -> usize {
+        let longest = self
+            .cfg
+            .seller_windows_days
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or(0);
+        let first_day = crate::event::utc_day(self.now) - longest as i32 + 1;
+        let gone = |p: &Package| {
+            p.verdict.is_some_and(|v| v.is_final)
+                && super::seller::metric_day(
+                    p.current.confirmed_at,
+                    p.current.promised_delivery_at.get(),
+                ) < first_day
+        };
+        let orders = &mut self.orders;
+        let mut dropped = Vec::new();
+        self.index.retain(|&mut i| {
+            let o = &orders[i];
+            let expired = !o.packages.is_empty() && o.packages.iter().all(gone);
+            if expired {
+                dropped.push(i);
+            }
+            !expired
+        });
+        dropped
+            .into_iter()
+            .map(|i| self.orders.remove(i).packages.len())
+            .sum()
     }
 
     /// The latest verdict of every package, as records, sorted by package key.

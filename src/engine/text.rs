@@ -384,6 +384,13 @@ fn format_uuid(bytes: &[u8; 16]) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OptMillis(Millis);
 
+impl Default for OptMillis {
+    /// No time.
+    fn default() -> Self {
+        OptMillis::NONE
+    }
+}
+
 impl OptMillis {
     /// No time.
     pub const NONE: OptMillis = OptMillis(Millis::MIN);
