@@ -17,7 +17,7 @@ use crate::engine::messages::TrackingInput;
 use crate::engine::order::{ConfirmOutcome, OrderOutput, OrderStage};
 use crate::engine::seller::{SellerStage, SellerUpdate};
 use crate::engine::tracking::{TrackingOutput, TrackingStage};
-use crate::event::{utc_day, Confirmation, Millis, Scan};
+use crate::event::{Confirmation, Millis, Scan};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use std::collections::HashMap;
@@ -253,16 +253,10 @@ impl OrderTask {
         };
         let now = min.saturating_sub(ctx.engine.allowed_lateness);
         if now > self.now {
-            let new_day = utc_day(now) > utc_day(self.now);
             self.now = now;
             let mut out = OrderOutput::default();
             self.stage.advance(now, ctx.syms, &mut out);
             ctx.route_order_output(out, false)?;
-            // Once an event-time day: what no later event can change is dropped, so that
-            // memory is bounded by the windows, not by history.
-            if new_day {
-                self.stage.expire();
-            }
         }
         if min > self.forwarded {
             self.forwarded = min;
@@ -377,9 +371,6 @@ impl TrackingTask {
         if now > self.now {
             self.now = now;
             self.stage.advance(now);
-            // Scans are not expired here: this task's event time comes from the inputs and
-            // can run far ahead of the subscriptions the order tasks still have to send (a
-            // restarted order task re-reading its input), whose windows may need old scans.
         }
         if min > self.forwarded {
             self.forwarded = min;
