@@ -29,7 +29,7 @@ use crate::http::health::Health;
 use crate::http::HttpServer;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::producer::Producer;
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -305,27 +305,16 @@ impl Worker {
                 "bad input sent to the dead-letter topic"
             );
         }
-        let (p, o) = (partition.to_string(), offset.to_string());
-        let mut h = OwnedHeaders::new();
-        for original in msg.headers().into_iter().flat_map(|hs| hs.iter()) {
-            h = h.insert(original);
-        }
-        let h = super::sink::add_headers(
-            h,
-            &[
-                ("vtrack.source.topic", topic),
-                ("vtrack.source.partition", &p),
-                ("vtrack.source.offset", &o),
-                ("vtrack.error", error),
-            ],
-        );
-        self.sink.send(
-            &self.topo.dead_letters,
-            None,
-            msg.key(),
-            msg.payload(),
-            Some(h),
-        )?;
+        let came = super::sink::AsItCame {
+            topic,
+            partition,
+            offset,
+            key: msg.key(),
+            value: msg.payload(),
+            headers: msg.headers().into_iter().flat_map(|hs| hs.iter()),
+        };
+        self.sink
+            .send_as_it_came(&self.topo.dead_letters, came, ("vtrack.error", error))?;
         Ok(())
     }
 

@@ -70,6 +70,33 @@ impl Sink {
         self.write(topic, partition, key, payload, headers, None)
     }
 
+    /// Writes an input message as it came (key, value and headers, in order) to `topic`, with
+    /// headers naming where it came from (`vtrack.source.topic`, `vtrack.source.partition`,
+    /// `vtrack.source.offset`) and `why` (a header's name and value): dead letters and late
+    /// events.
+    pub fn send_as_it_came<'h>(
+        &self,
+        topic: &str,
+        came: AsItCame<'_, impl IntoIterator<Item = Header<'h, &'h [u8]>>>,
+        why: (&str, &str),
+    ) -> Result<(), KafkaError> {
+        let h = came
+            .headers
+            .into_iter()
+            .fold(OwnedHeaders::new(), |h, x| h.insert(x));
+        let (p, o) = (came.partition.to_string(), came.offset.to_string());
+        let h = add_headers(
+            h,
+            &[
+                ("vtrack.source.topic", came.topic),
+                ("vtrack.source.partition", &p),
+                ("vtrack.source.offset", &o),
+                why,
+            ],
+        );
+        self.send(topic, None, came.key, came.value, Some(h))
+    }
+
     /// Sends one record; waits for room in the local queue when it is full.
     fn write(
         &self,
@@ -108,6 +135,22 @@ impl Sink {
     pub fn poll(&self) {
         self.producer.poll(Duration::ZERO);
     }
+}
+
+/// An input message as it came, for [`Sink::send_as_it_came`].
+pub struct AsItCame<'a, H> {
+    /// Its input topic.
+    pub topic: &'a str,
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset.
+    pub offset: i64,
+    /// Its key.
+    pub key: Option<&'a [u8]>,
+    /// Its value.
+    pub value: Option<&'a [u8]>,
+    /// Its headers, in order.
+    pub headers: H,
 }
 
 /// Headers from name/value pairs.

@@ -3,7 +3,7 @@
 //! calls and the engine's outputs into records for the next topic.
 
 use super::meters::Meters;
-use super::sink::{add_headers, Sink};
+use super::sink::{AsItCame, Sink};
 use super::topology::Topology;
 use super::watermark::WatermarkVector;
 use super::wire::{
@@ -19,7 +19,7 @@ use crate::engine::seller::{SellerStage, SellerUpdate};
 use crate::engine::tracking::{TrackingOutput, TrackingStage};
 use crate::event::{Confirmation, Millis, Scan};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::Header;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -98,30 +98,19 @@ impl Ctx<'_> {
         if !self.sink.muted {
             super::meters::late_event(topic, reason);
         }
-        let mut h = OwnedHeaders::new();
-        for (key, value) in &original.headers {
-            h = h.insert(Header {
+        let came = AsItCame {
+            topic,
+            partition: original.partition,
+            offset: original.offset,
+            key: original.key.as_deref(),
+            value: Some(&original.value),
+            headers: original.headers.iter().map(|(key, value)| Header {
                 key,
-                value: value.as_deref(),
-            });
-        }
-        let (p, o) = (original.partition.to_string(), original.offset.to_string());
-        let h = add_headers(
-            h,
-            &[
-                ("vtrack.source.topic", topic),
-                ("vtrack.source.partition", &p),
-                ("vtrack.source.offset", &o),
-                ("vtrack.late.reason", reason),
-            ],
-        );
-        self.sink.send(
-            &self.topo.late_events,
-            None,
-            original.key.as_deref(),
-            Some(&original.value),
-            Some(h),
-        )
+                value: value.as_ref().map(|v| v.as_slice()),
+            }),
+        };
+        self.sink
+            .send_as_it_came(&self.topo.late_events, came, ("vtrack.late.reason", reason))
     }
 
     /// Sends the order stage's outputs on; `by_event`: an event (not a closing window)
