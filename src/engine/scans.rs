@@ -56,6 +56,13 @@ fn delivered(scan: u64) -> bool {
     scan & 1 == 1
 }
 
+/// A narrow scan's bytes: the carrier, then the offset from the list's base and the flag.
+fn narrow_scan(carrier: u8, offset: i64, delivered: bool) -> [u8; NARROW_SCAN] {
+    let word = ((offset as u32) << 1) | u32::from(delivered);
+    let [a, b, c, d] = word.to_le_bytes();
+    [carrier, a, b, c, d]
+}
+
 /// The word of a narrow scan: offset and flag.
 fn narrow_word(scan: &[u8]) -> u32 {
     u32::from_le_bytes([scan[1], scan[2], scan[3], scan[4]])
@@ -113,9 +120,11 @@ impl ScanList {
                 v.push(NARROW);
                 v.extend_from_slice(&base.to_le_bytes());
                 for &s in scans {
-                    let word = (((time_of(s) - start) as u32) << 1) | u32::from(delivered(s));
-                    v.push(carrier_of(s));
-                    v.extend_from_slice(&word.to_le_bytes());
+                    v.extend_from_slice(&narrow_scan(
+                        carrier_of(s),
+                        time_of(s) - start,
+                        delivered(s),
+                    ));
                 }
                 v
             }
@@ -176,8 +185,7 @@ impl ScanList {
         }
         let mut grown = Vec::with_capacity(self.0.len() + NARROW_SCAN);
         grown.extend_from_slice(&self.0[..pos]);
-        grown.push(carrier);
-        grown.extend_from_slice(&(word | u32::from(delivery)).to_le_bytes());
+        grown.extend_from_slice(&narrow_scan(carrier, offset, delivery));
         grown.extend_from_slice(&self.0[pos..]);
         self.0 = grown.into_boxed_slice();
         Some(true)
