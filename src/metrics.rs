@@ -44,6 +44,8 @@ pub const WATERMARK_LAG: &str = "vtrack_watermark_lag_seconds";
 pub const STATE_ENTRIES: &str = "vtrack_state_entries";
 /// Bytes of state held, per stage.
 pub const STATE_BYTES: &str = "vtrack_state_bytes";
+/// State entries dropped because no later event can change them, per stage.
+pub const EXPIRED_ENTRIES: &str = "vtrack_expired_entries_total";
 /// Records re-read to restore state since start.
 pub const RESTORE_RECORDS: &str = "vtrack_restore_records_total";
 /// Records left to re-read by the restore in progress (0 when none).
@@ -173,6 +175,12 @@ pub const ALL: &[(&str, Kind, Unit, &str)] = &[
         Kind::Gauge,
         Unit::Count,
         "Entries of state held, per stage.",
+    ),
+    (
+        EXPIRED_ENTRIES,
+        Kind::Counter,
+        Unit::Count,
+        "State entries dropped because no later event can change them, per stage (packages of the order stage, tracking IDs of the tracking stage).",
     ),
     (
         STATE_BYTES,

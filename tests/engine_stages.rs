@@ -253,3 +253,72 @@ fn the_stages_recognise_events_they_hold_already() {
     assert!(repeated(scan(ScanType::Delivered, t)));
     assert!(!repeated(scan(ScanType::Accepted, t + 1)));
 }
+
+#[test]
+fn tracking_expiry_keeps_what_a_window_still_holds_and_drops_the_rest() {
+    use vtrack::engine::messages::{PackageRef, ScanIn};
+    use vtrack::engine::text::PackedStr;
+    use vtrack::engine::tracking::{TrackingOutput, TrackingStage};
+    use vtrack::event::ScanType;
+
+    let t = 1_000 * DAY_MS;
+    let mut tracking = TrackingStage::new(EngineConfig::default());
+    tracking.advance(t);
+    let send = |tracking: &mut TrackingStage, msg| {
+        let mut out = TrackingOutput::default();
+        tracking.handle(msg, &mut out);
+        out.facts
+    };
+    let scan = |id: &str, at| {
+        TrackingInput::Scan(ScanIn {
+            carrier: Some(0),
+            tracking: PackedStr::from(id),
+            scan_type: ScanType::Accepted,
+            scanned_at: at,
+        })
+    };
+    let subscribe = |package: &str, from, to| {
+        TrackingInput::Subscribe(Subscribe {
+            package: PackageRef {
+                seller: 0,
+                order: PackedStr::from(package),
+                package: 0,
+            },
+            seq: 1,
+            tracking: PackedStr::from("X1"),
+            from,
+            to,
+            accepted: 1,
+        })
+    };
+    send(&mut tracking, scan("X1", t - 8 * DAY_MS)); // before the window below
+    send(&mut tracking, scan("X1", t - DAY_MS)); // inside it
+    send(&mut tracking, scan("Y1", t - 8 * DAY_MS)); // nobody's
+    send(
+        &mut tracking,
+        subscribe("a", t - 7 * DAY_MS, t + 14 * DAY_MS),
+    );
+    assert_eq!(tracking.len(), 2);
+
+    // No future window starts before t + 14 days; the subscription's window ends then.
+    tracking.expire_before(t + 14 * DAY_MS);
+    assert_eq!(tracking.len(), 1, "Y1 held nothing any window needs");
+    let facts = send(&mut tracking, scan("X1", t + DAY_MS));
+    assert!(
+        facts.is_empty(),
+        "the scan inside the window was kept, so a later one changes nothing: {facts:?}"
+    );
+    let facts = send(
+        &mut tracking,
+        subscribe("b", t - 7 * DAY_MS, t + 14 * DAY_MS),
+    );
+    assert_eq!(
+        facts[0].facts.first_scan,
+        Some(t - DAY_MS),
+        "the scan before the window is gone, the one inside it is not"
+    );
+
+    // Once the windows end before the bound, the subscriptions and their scans go.
+    tracking.expire_before(t + 14 * DAY_MS + 1);
+    assert!(tracking.is_empty());
+}

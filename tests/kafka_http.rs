@@ -179,7 +179,23 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
     f.produce();
     let records = f.assert_converges(&[&log_a, &log_b]);
 
-    // Every package, asked of either instance, is replay's verdict.
+    // Every package, asked of either instance, is replay's verdict, unless the order task
+    // has forgotten it: final, with its metric day out of every seller window as of the end
+    // (no later event can change what it counts for).
+    let longest_window = 30;
+    let expirable = |v: &Value| {
+        let day = |field: &str| {
+            v[field]
+                .as_str()
+                .and_then(vtrack::timestamp::parse_rfc3339)
+                .map(vtrack::event::utc_day)
+        };
+        let metric_day = day("promised_delivery_at").or_else(|| day("confirmed_at"));
+        v["final"] == true
+            && metric_day.expect("a confirmation time")
+                <= vtrack::event::utc_day(f.end) - longest_window
+    };
+    let mut forgotten = 0;
     for (i, (key, expected)) in f.verdicts.iter().enumerate() {
         let addr = &addrs[i % 2];
         let (seller, order, package) = (
@@ -194,6 +210,16 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
             seg(package)
         );
         let (status, mut got) = query(addr, &path);
+        if status == 404 && expirable(expected) {
+            assert!(
+                got["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("out of every seller window")),
+                "{got}"
+            );
+            forgotten += 1;
+            continue;
+        }
         assert_eq!(status, 200, "{key} via {addr}: {got}");
         got.as_object_mut().map(|o| o.remove("revision"));
         assert_eq!(&got, expected, "{key} via {addr}");
@@ -368,6 +394,34 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
         )),
         records.len() as f64,
         "one arrival latency per verdict record"
+    );
+    // Orders no later event can change were dropped, and counted.
+    assert!(forgotten > 0, "the oldest final packages are forgotten");
+    let expired_packages: f64 = all
+        .iter()
+        .filter_map(|s| {
+            s.get(&format!(
+                "{}{{stage=\"order\"}}",
+                vtrack::metrics::EXPIRED_ENTRIES
+            ))
+        })
+        .sum();
+    assert!(
+        expired_packages >= forgotten as f64,
+        "{expired_packages} packages counted as expired, {forgotten} answered 404"
+    );
+    let expired_tracking_ids: f64 = all
+        .iter()
+        .filter_map(|s| {
+            s.get(&format!(
+                "{}{{stage=\"tracking\"}}",
+                vtrack::metrics::EXPIRED_ENTRIES
+            ))
+        })
+        .sum();
+    assert!(
+        expired_tracking_ids > 0.0,
+        "tracking IDs whose windows have all passed are dropped"
     );
     for text in &texts {
         promtool_check(text);

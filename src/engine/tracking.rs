@@ -305,13 +305,29 @@ impl TrackingStage {
         self.entries.remove(i);
     }
 
-    /// Drops scans no open or future window can reach, and tracking IDs left with nothing.
-    pub fn expire(&mut self) {
-        let start = self.retention_start();
+    /// Drops scans no open or future window can reach, and tracking IDs left with nothing,
+    /// as of this stage's own event time (in process, where the order stage shares it).
+    /// Returns the number of tracking IDs dropped.
+    pub fn expire(&mut self) -> usize {
+        self.expire_before(self.retention_start())
+    }
+
+    /// Drops what no later message can need once no future subscription starts before
+    /// `bound`: the subscriptions whose window ends before it (a scan in such a window is
+    /// beyond retention, so late, whatever it finds), then the scans before it that no
+    /// remaining window holds (the facts those windows were given stay the facts of the
+    /// scans held), then tracking IDs left with nothing. In `vtrack run` the bound comes
+    /// from the order tasks' progress, not from this stage's time: a subscription can be
+    /// in flight from an order task that is behind. Returns the number of tracking IDs
+    /// dropped.
+    pub fn expire_before(&mut self, bound: Millis) -> usize {
+        let shapes = &self.shapes;
         let entries = &mut self.entries;
         let mut emptied = Vec::new();
         self.index.retain(|&mut i| {
             let e = &mut entries[i];
+            e.subs.retain(|sub| shapes.window(sub).to >= bound);
+            let start = e.subs.iter().map(|sub| sub.from).fold(bound, Millis::min);
             e.scans.retain_from(start);
             let keep = !(e.scans.is_empty() && e.subs.is_empty());
             if !keep {
@@ -319,9 +335,11 @@ impl TrackingStage {
             }
             keep
         });
+        let dropped = emptied.len();
         for i in emptied {
             self.entries.remove(i);
         }
+        dropped
     }
 
     /// Number of tracking IDs held.

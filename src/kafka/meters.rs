@@ -172,6 +172,11 @@ pub fn duplicate_event(topic: &str) {
     counter!(m::DUPLICATE_EVENTS, "topic" => topic.to_string()).increment(1);
 }
 
+/// Counts state entries dropped by expiry: packages (`order`) or tracking IDs (`tracking`).
+pub fn expired(stage: &'static str, entries: usize) {
+    counter!(m::EXPIRED_ENTRIES, "stage" => stage).increment(entries as u64);
+}
+
 /// Counts one rebalance callback.
 pub fn rebalance(kind: &'static str) {
     counter!(m::REBALANCES, "kind" => kind).increment(1);

@@ -6,6 +6,7 @@
 pub mod catchup;
 pub mod client;
 pub mod directory;
+pub mod expiry;
 pub mod instance;
 pub mod meters;
 pub mod processor;

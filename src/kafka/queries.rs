@@ -96,7 +96,9 @@ impl Lookup for KafkaLookup {
             Some(match record {
                 Some(r) => Answer::Found(serde_json::to_value(r).unwrap_or_default()),
                 None => Answer::NotFound(format!(
-                    "no package `{package_id}` of order `{order_id}` of seller `{seller_id}`"
+                    "no package `{package_id}` of order `{order_id}` of seller `{seller_id}`: \
+                     never confirmed, or final and out of every seller window, so no longer \
+                     held (its last verdict is on the tracking-verdicts topic)"
                 )),
             })
         })

@@ -11,6 +11,7 @@
 //! one held entries (at least [`MIN_RECORDS`], at most once per [`MIN_INTERVAL`]), and always
 //! before its partition is revoked and at shutdown.
 
+use super::expiry::Expiry;
 use super::tasks::{Ctx, OrderTask, SellerTask, TrackingTask};
 use super::watermark::WatermarkVector;
 use crate::engine::intern::{with_symbols, Interner};
@@ -23,7 +24,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Version of the snapshot encoding (first byte of every snapshot).
-pub const SNAPSHOT_VERSION: u8 = 4;
+pub const SNAPSHOT_VERSION: u8 = 5;
 /// Bytes per changelog record.
 pub const CHUNK_BYTES: usize = 512 * 1024;
 /// Fewest records read between two periodic snapshots of a task.
@@ -150,11 +151,11 @@ impl Collected {
     }
 }
 
-type Meta = (WatermarkVector, Millis, Millis);
+type Meta = (WatermarkVector, Millis, Millis, Expiry);
 
 /// An order task's snapshot bytes.
 pub fn encode_order(t: &OrderTask, syms: &mut Interner) -> Result<Vec<u8>, SnapshotError> {
-    let meta = (&t.clock, t.now, t.forwarded);
+    let meta = (&t.clock, t.now, t.forwarded, &t.expiry);
     Ok(with_symbols(syms, || {
         postcard::to_stdvec(&(SNAPSHOT_VERSION, meta, t.stage.state()))
     })?)
@@ -166,18 +167,18 @@ pub fn decode_order(
     partition: i32,
     ctx: &mut Ctx<'_>,
 ) -> Result<OrderTask, SnapshotError> {
-    let (version, (clock, now, forwarded), state): (u8, Meta, OrderState) =
+    let (version, (clock, now, forwarded, expiry), state): (u8, Meta, OrderState) =
         with_symbols(ctx.syms, || postcard::from_bytes(bytes))?;
     check(version)?;
     let mut task = OrderTask::new(partition, ctx);
     task.stage = OrderStage::from_state(state, ctx.engine.clone(), ctx.carriers.clone(), true);
-    (task.clock, task.now, task.forwarded) = (clock, now, forwarded);
+    (task.clock, task.now, task.forwarded, task.expiry) = (clock, now, forwarded, expiry);
     Ok(task)
 }
 
 /// A tracking task's snapshot bytes.
 pub fn encode_tracking(t: &TrackingTask, syms: &mut Interner) -> Result<Vec<u8>, SnapshotError> {
-    let meta = (&t.clock, t.now, t.forwarded);
+    let meta = (&t.clock, t.now, t.forwarded, &t.expiry);
     Ok(with_symbols(syms, || {
         postcard::to_stdvec(&(SNAPSHOT_VERSION, meta, t.stage.state()))
     })?)
@@ -189,12 +190,12 @@ pub fn decode_tracking(
     partition: i32,
     ctx: &mut Ctx<'_>,
 ) -> Result<TrackingTask, SnapshotError> {
-    let (version, (clock, now, forwarded), state): (u8, Meta, TrackingState) =
+    let (version, (clock, now, forwarded, expiry), state): (u8, Meta, TrackingState) =
         with_symbols(ctx.syms, || postcard::from_bytes(bytes))?;
     check(version)?;
     let mut task = TrackingTask::new(partition, ctx);
     task.stage = TrackingStage::from_state(state, ctx.engine.clone());
-    (task.clock, task.now, task.forwarded) = (clock, now, forwarded);
+    (task.clock, task.now, task.forwarded, task.expiry) = (clock, now, forwarded, expiry);
     Ok(task)
 }
 

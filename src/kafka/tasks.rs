@@ -2,6 +2,7 @@
 //! state comes from that partition alone. Each task turns its input records into engine
 //! calls and the engine's outputs into records for the next topic.
 
+use super::expiry::Expiry;
 use super::meters::Meters;
 use super::sink::{AsItCame, Sink};
 use super::topology::Topology;
@@ -179,6 +180,8 @@ pub struct OrderTask {
     pub forwarded: Millis,
     /// This task's partition.
     pub partition: i32,
+    /// When it last dropped orders no later event can change.
+    pub expiry: Expiry,
     /// When the next snapshot of the task is due.
     pub snap: super::snapshot::SnapshotClock,
 }
@@ -194,6 +197,7 @@ impl OrderTask {
             now: Millis::MIN,
             forwarded: Millis::MIN,
             partition,
+            expiry: Expiry::for_order_task(),
             snap: Default::default(),
         }
     }
@@ -246,6 +250,9 @@ impl OrderTask {
             let mut out = OrderOutput::default();
             self.stage.advance(now, ctx.syms, &mut out);
             ctx.route_order_output(out, false)?;
+            if self.expiry.due(now) {
+                self.expire(now, ctx)?;
+            }
         }
         if min > self.forwarded {
             self.forwarded = min;
@@ -255,6 +262,23 @@ impl OrderTask {
             });
             ctx.broadcast(&ctx.topo.seller_events, &record)?;
         }
+        Ok(())
+    }
+}
+
+impl OrderTask {
+    /// Drops the orders no later event can change, then tells every tracking task how far
+    /// this task has got, so that they can drop the scans no subscription to come can reach.
+    fn expire(&mut self, now: Millis, ctx: &mut Ctx<'_>) -> Result<(), TaskError> {
+        let dropped = self.stage.expire();
+        if !ctx.sink.muted {
+            super::meters::expired("order", dropped);
+        }
+        let record = encode(&TrackingRecord::OrderProgress {
+            source: Source::Order(self.partition),
+            time: now,
+        });
+        ctx.broadcast(&ctx.topo.tracking_events, &record)?;
         Ok(())
     }
 }
@@ -271,6 +295,8 @@ pub struct TrackingTask {
     pub forwarded: Millis,
     /// This task's partition.
     pub partition: i32,
+    /// How far every order task has got, and when this task last dropped state.
+    pub expiry: Expiry,
     /// When the next snapshot of the task is due.
     pub snap: super::snapshot::SnapshotClock,
 }
@@ -284,6 +310,7 @@ impl TrackingTask {
             now: Millis::MIN,
             forwarded: Millis::MIN,
             partition,
+            expiry: Expiry::for_tracking_task(ctx.topo.internal_partitions),
             snap: Default::default(),
         }
     }
@@ -324,6 +351,14 @@ impl TrackingTask {
             TrackingRecord::Watermark { source, time } => {
                 if self.clock.announce(source, time) {
                     self.tick(ctx)?;
+                }
+            }
+            TrackingRecord::OrderProgress { source, time } => {
+                if let Some(bound) = self.expiry.order_progress(source, time, ctx.engine) {
+                    let dropped = self.stage.expire_before(bound);
+                    if !ctx.sink.muted {
+                        super::meters::expired("tracking", dropped);
+                    }
                 }
             }
         }

@@ -14,7 +14,7 @@ use crate::records::Status;
 use serde::{Deserialize, Serialize};
 
 /// Version of the internal record layout.
-pub const SCHEMA_VERSION: u8 = 3;
+pub const SCHEMA_VERSION: u8 = 4;
 
 /// Errors reading an internal record.
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +154,14 @@ pub enum TrackingRecord {
         /// Who.
         source: Source,
         /// Its event time.
+        time: Millis,
+    },
+    /// An order task's event time, for expiry only ([`super::expiry`]): it never moves the
+    /// tracking task's time.
+    OrderProgress {
+        /// The order task ([`Source::Order`]).
+        source: Source,
+        /// Its event time (the watermark, less the allowed lateness).
         time: Millis,
     },
 }

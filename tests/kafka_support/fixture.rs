@@ -20,14 +20,17 @@ pub fn now_ms() -> Millis {
         .unwrap_or(0)
 }
 
-/// A workload in the past, plus one "clock" event per input partition at the very end, so
+/// Sixty days of workload in the past, plus one "clock" event per input partition at the very end, so
 /// every partition's event time reaches the same instant as the replay's `--as-of`.
 pub fn workload(packages: u64) -> (Vec<Event>, Millis) {
     let opts = GenerateOptions {
         packages,
         sellers: 30,
         seed: 11,
-        start: now_ms() - 50 * DAY_MS,
+        // Longer than a window and its retention, so that state expires while the
+        // workload streams in.
+        days: 60,
+        start: now_ms() - 80 * DAY_MS,
         ..GenerateOptions::default()
     };
     let events: Vec<Event> = generate(&opts).collect();
@@ -175,6 +178,8 @@ pub struct Fixture {
     pub sellers: BTreeMap<String, Value>,
     /// Keyed lines and per-partition clock lines of both inputs.
     pub input: [TopicInput; 2],
+    /// The event time every input partition reaches (replay's `--as-of`).
+    pub end: Millis,
 }
 
 impl Fixture {
@@ -278,6 +283,7 @@ impl Fixture {
             verdicts,
             sellers,
             input: [(conf_lines, conf_clocks), (scan_lines, scan_clocks)],
+            end,
         }
     }
 
