@@ -289,6 +289,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// The longest seller window accepted, in days (ten years).
+pub const MAX_WINDOW_DAYS: u32 = 3660;
+
 impl EngineConfig {
     /// The longest seller window in days.
     pub fn longest_window_days(&self) -> u32 {
@@ -300,10 +303,14 @@ impl EngineConfig {
         if self.lookback < 0 || self.horizon <= 0 {
             return bad("engine.lookback must be >= 0 and engine.horizon > 0");
         }
-        if self.seller_windows_days.is_empty() || self.seller_windows_days.contains(&0) {
-            return bad(
-                "engine.seller_windows_days must list at least one window of 1 day or more",
-            );
+        let windows = &self.seller_windows_days;
+        if windows.is_empty() || windows.iter().any(|&d| d == 0 || d > MAX_WINDOW_DAYS) {
+            return bad(&format!(
+                "engine.seller_windows_days must list at least one window, each of 1 to {MAX_WINDOW_DAYS} days"
+            ));
+        }
+        if (1..windows.len()).any(|i| windows[..i].contains(&windows[i])) {
+            return bad("engine.seller_windows_days lists a window twice (a seller-vtr key names its window's length)");
         }
         if !(0.0..=1.0).contains(&self.vtr_threshold) {
             return bad("engine.vtr_threshold must lie in [0, 1]");
@@ -638,6 +645,28 @@ mod tests {
         let shown = format!("{:?}", c.kafka);
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("SASL_SSL"), "{shown}");
+    }
+
+    #[test]
+    fn seller_windows_are_distinct_and_of_sensible_length() {
+        let load = |w: &str| {
+            Config::from_toml_with_env(
+                &format!("[engine]\nseller_windows_days = {w}\n"),
+                std::iter::empty(),
+            )
+        };
+        assert!(load("[7, 30, 3660]").is_ok());
+        for bad in [
+            "[]",
+            "[0]",
+            "[7, 7]",
+            "[30, 7, 30]",
+            "[3661]",
+            "[3000000000]",
+        ] {
+            let e = load(bad).expect_err(bad).to_string();
+            assert!(e.contains("seller_windows_days"), "{bad}: {e}");
+        }
     }
 
     #[test]
