@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::event::Millis;
 use crate::generate::GenerateOptions;
-use crate::replay::{replay, ReplayOptions};
+use crate::replay::{replay, ReplayOptions, ShowProgress};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -306,7 +306,11 @@ fn run_replay(a: ReplayArgs) -> Result<()> {
         scans: a.scans,
         out: a.out,
         as_of: a.as_of,
-        progress: std::io::stderr().is_terminal(),
+        progress: if std::io::stderr().is_terminal() {
+            ShowProgress::Bar
+        } else {
+            ShowProgress::Lines
+        },
     };
     let summary = replay(&opts, &config.engine, carriers)?;
     let applied = summary.counters.confirmations + summary.counters.scans;

@@ -59,8 +59,19 @@ pub struct ReplayOptions {
     pub out: PathBuf,
     /// Event time at the end; default the greatest event time in the input.
     pub as_of: Option<Millis>,
-    /// Show a progress bar.
-    pub progress: bool,
+    /// How to show progress on long inputs.
+    pub progress: ShowProgress,
+}
+
+/// How a replay shows its progress on long inputs (8 MiB or more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShowProgress {
+    /// Not at all.
+    Off,
+    /// A progress bar (standard error is a terminal).
+    Bar,
+    /// A line on standard error per tenth of the work (logs, CI).
+    Lines,
 }
 
 /// One bad input line, as written to `dead_letters.ndjson`.
@@ -129,7 +140,7 @@ pub fn replay(
     std::fs::create_dir_all(&opts.out).map_err(|e| io_err(&opts.out, e))?;
     let mut engine = Engine::new(cfg.clone(), carriers, false).without_duplicate_filter();
     let total_bytes: u64 = inputs.iter().map(|i| i.bytes().len() as u64).sum();
-    let bar = progress_bar(opts.progress, 2 * total_bytes);
+    let bar = Progress::new(opts.progress, 2 * total_bytes);
     let mut state = ReadState::default();
     let mut pending = Vec::new();
     for input in &inputs {
@@ -151,7 +162,7 @@ pub fn replay(
             Err(e) => state.reject(input, p.line, e.to_string()),
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     // The default end: the greatest time of the events applied (not of bad input, nor of a
     // repeat, which changes nothing).
     let as_of = opts.as_of.or(latest);
@@ -290,7 +301,7 @@ impl ReadState {
 fn scan_input(
     input: &Input,
     as_of: Option<Millis>,
-    bar: &ProgressBar,
+    bar: &Progress,
     st: &mut ReadState,
     pending: &mut Vec<Pending>,
 ) {
@@ -527,15 +538,58 @@ fn io_err(path: &Path, source: std::io::Error) -> ReplayError {
     }
 }
 
-fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
-    if !enabled || total < 8 << 20 {
-        return ProgressBar::hidden();
+/// Inputs shorter than this show no progress.
+const LONG_INPUT_BYTES: u64 = 8 << 20;
+
+/// Progress of a replay over `total` bytes (both passes).
+struct Progress {
+    bar: ProgressBar,
+    /// With [`ShowProgress::Lines`]: bytes done, and the next tenth to report.
+    lines: Option<std::cell::Cell<(u64, u64)>>,
+    total: u64,
+}
+
+impl Progress {
+    fn new(show: ShowProgress, total: u64) -> Progress {
+        let show = if total < LONG_INPUT_BYTES {
+            ShowProgress::Off
+        } else {
+            show
+        };
+        let bar = match show {
+            ShowProgress::Bar => ProgressBar::new(total),
+            ShowProgress::Off | ShowProgress::Lines => ProgressBar::hidden(),
+        };
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} replay [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let lines = (show == ShowProgress::Lines).then(|| std::cell::Cell::new((0, 1)));
+        Progress { bar, lines, total }
     }
-    let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} replay [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
+
+    /// `bytes` more done.
+    fn inc(&self, bytes: u64) {
+        self.bar.inc(bytes);
+        let Some(lines) = &self.lines else {
+            return;
+        };
+        let (mut done, mut tenth) = lines.get();
+        done += bytes;
+        while tenth <= 10 && done.saturating_mul(10) >= tenth * self.total {
+            eprintln!(
+                "replay: {}% ({} of {} MiB read, inputs are read twice)",
+                tenth * 10,
+                done >> 20,
+                self.total >> 20
+            );
+            tenth += 1;
+        }
+        lines.set((done, tenth));
     }
-    bar
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }

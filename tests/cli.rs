@@ -425,3 +425,28 @@ fn run_errors_never_show_a_secret() {
     assert!(!stderr.contains("S3cretPW3"), "{stderr}");
     assert!(stderr.contains("<redacted>"), "{stderr}");
 }
+
+#[test]
+fn replay_reports_progress_on_long_inputs_when_not_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let confirmation = r#"{"event_id":"c1","seller_id":"S","order_id":"O","carrier":"UPS","tracking_id":"1Z999AA10123456784","confirmed_at":"2026-11-01T00:00:00Z"}"#;
+    let progress = |scans: &str| {
+        let (c, s) = write_inputs(dir.path(), &format!("{confirmation}\n"), scans);
+        let out = run(vtrack()
+            .args(["replay", "--confirmations"])
+            .arg(c)
+            .arg("--scans")
+            .arg(s)
+            .arg("--out")
+            .arg(dir.path().join("out")));
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Standard error is a pipe here: a long input gets a line per tenth of the work.
+    let long = progress(&"\n".repeat(9 << 20));
+    for step in ["replay: 10%", "replay: 50%"] {
+        assert!(long.contains(step), "{step} missing from: {long}");
+    }
+    let short = progress("");
+    assert!(!short.contains("replay: "), "{short}");
+}
