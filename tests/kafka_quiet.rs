@@ -66,3 +66,77 @@ fn windows_close_although_an_input_partition_stays_quiet() {
     assert_eq!(last["status"], "INVALID");
     assert_eq!(last["reasons"], serde_json::json!(["NO_CARRIER_SCAN"]));
 }
+
+/// The latest verdict record of a package key, if any.
+fn latest_verdict(topic: &str, key: &str) -> serde_json::Value {
+    consume_all(&[topic], Until::end())
+        .iter()
+        .rev()
+        .find(|r| r.key_str() == key)
+        .map_or(serde_json::Value::Null, |r| r.json())
+}
+
+#[test]
+fn time_moves_on_at_wall_clock_pace_over_quiet_inputs_and_across_a_restart() {
+    use kafka_support::fixture::{now_ms, stop_gracefully};
+    require_broker!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        &[
+            ("kafka.internal_partitions", "2"),
+            ("kafka.idle_source_after", "\"1s\""),
+            ("engine.allowed_lateness", "\"0s\""),
+        ],
+    );
+    let cfg = load_config(&config).kafka;
+    create_topic(&cfg.confirmations_topic, 2);
+    create_topic(&cfg.scans_topic, 2);
+    // A confirmation whose window closes a minute after the latest event time (a CANCEL of
+    // another order). Every other input partition stays empty, so only idle advance at
+    // wall-clock pace closes it, and nothing arrives after the restart below.
+    let closes_in = 60_000;
+    let latest = now_ms() - 10 * 86_400_000;
+    let t = latest + closes_in - 14 * 86_400_000;
+    let confirm = format!(
+        r#"{{"event_id":"c1","seller_id":"s1","order_id":"o1","carrier":"UPS","tracking_id":"1Z999AA10123456784","confirmed_at":{t}}}"#
+    );
+    let marker = format!(
+        r#"{{"event_id":"m1","action":"CANCEL","seller_id":"s2","order_id":"o2","confirmed_at":{latest}}}"#
+    );
+    produce_to(&cfg.confirmations_topic, 0, &confirm);
+    produce_to(&cfg.confirmations_topic, 0, &marker);
+    let args = ["run", "--config", config.to_str().unwrap_or_default()];
+
+    let (child, log) = spawn_vtrack_logged(&args);
+    let mut first = KillOnDrop(child);
+    let mut last = serde_json::Value::Null;
+    // Time has moved past t + 48 hours once the warning is out: the inputs' time was
+    // announced (the latest event time is t + 13 days).
+    let warned = poll_until(DEFAULT_DEADLINE, || {
+        last = latest_verdict(&cfg.verdicts_topic, "s1/o1/");
+        last["warnings"] == serde_json::json!(["NO_SCAN_YET"])
+    });
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(warned, "no NO_SCAN_YET warning; last {last}\nlog:\n{text}");
+    stop_gracefully(&mut first);
+    let last = latest_verdict(&cfg.verdicts_topic, "s1/o1/");
+    assert_eq!(
+        last["final"], false,
+        "the window closed before the restart, so the test proves nothing: {last}"
+    );
+
+    let (child, log) = spawn_vtrack_logged(&args);
+    let _second = KillOnDrop(child);
+    let mut last = serde_json::Value::Null;
+    let closed = poll_until(Duration::from_millis(closes_in as u64 + 60_000), || {
+        last = latest_verdict(&cfg.verdicts_topic, "s1/o1/");
+        last["final"] == true
+    });
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        closed,
+        "the window never closed after the restart; last verdict {last}\nlog:\n{text}"
+    );
+    assert_eq!(last["reasons"], serde_json::json!(["NO_CARRIER_SCAN"]));
+}

@@ -251,7 +251,7 @@ impl Worker {
         self.inputs
             .entry(source)
             .or_insert_with(|| SourceClock::new(wall))
-            .observe(time, wall);
+            .observe(time, wall, self.config.kafka.idle_source_after);
         if let Some(c) = confirmation {
             let key = order_key(&c.seller_id, &c.order_id);
             self.sink.send_internal(
@@ -332,7 +332,21 @@ impl Worker {
         self.sink.arrival.set(None);
         let wall = wall_now();
         let idle_after = self.config.kafka.idle_source_after;
-        let fallback = self.inputs.values().filter_map(|c| c.max_event_time).max();
+        // A partition with no event since it was assigned here starts from what it announced
+        // before (every task holds what every input partition announced), so that a
+        // restarted instance whose inputs stay quiet still moves time on.
+        for (source, clock) in self.inputs.iter_mut().filter(|(_, c)| c.base.is_none()) {
+            let orders = self.orders.values().map(|t| &t.clock);
+            let tracking = self.tracking.values().map(|t| &t.clock);
+            if let Some(t) = orders.chain(tracking).filter_map(|c| c.get(*source)).max() {
+                clock.seed(t);
+            }
+        }
+        let fallback = self
+            .inputs
+            .values()
+            .filter_map(|c| c.reached(wall, idle_after))
+            .max();
         let ctx = ctx!(self);
         for (source, clock) in &self.inputs {
             if let Some(t) = clock.announce(wall, idle_after, fallback) {

@@ -44,6 +44,11 @@ impl WatermarkVector {
             .filter(|_| !self.expected.is_empty())
     }
 
+    /// What `source` has announced, if anything.
+    pub fn get(&self, source: Source) -> Option<Millis> {
+        self.announced.get(&source).copied()
+    }
+
     /// Every announcement, for the changelog.
     pub fn entries(&self) -> impl Iterator<Item = (Source, Millis)> + '_ {
         self.announced.iter().map(|(s, t)| (*s, *t))
@@ -54,8 +59,11 @@ impl WatermarkVector {
 /// seen, advancing at wall-clock pace once the partition has been idle for `idle_after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceClock {
-    /// Greatest event time seen.
-    pub max_event_time: Option<Millis>,
+    /// The event time the partition had reached at its last event: the greatest event time
+    /// seen, or more when it had advanced while idle (an old or repeated event after an idle
+    /// spell does not pull it back). `None` until an event, or a time announced before (by
+    /// an earlier owner of the partition), is known.
+    pub base: Option<Millis>,
     /// Wall-clock time of the last event (or of the assignment).
     pub last_activity_wall: Millis,
 }
@@ -64,34 +72,48 @@ impl SourceClock {
     /// A clock for a partition assigned at `wall`.
     pub fn new(wall: Millis) -> Self {
         SourceClock {
-            max_event_time: None,
+            base: None,
             last_activity_wall: wall,
         }
     }
 
     /// An event was seen at wall-clock `wall`.
-    pub fn observe(&mut self, event_time: Millis, wall: Millis) {
-        self.max_event_time = Some(
-            self.max_event_time
-                .map_or(event_time, |m| m.max(event_time)),
-        );
+    pub fn observe(&mut self, event_time: Millis, wall: Millis, idle_after: Millis) {
+        let reached = self.reached(wall, idle_after);
+        self.base = Some(reached.map_or(event_time, |r| r.max(event_time)));
         self.last_activity_wall = wall;
     }
 
-    /// What to announce at wall-clock `wall`. An idle partition advances at wall-clock pace
-    /// from its last event; one that never had an event announces `fallback` (the greatest
-    /// time of the instance's other partitions) once idle, so an empty partition does not
-    /// freeze time. `idle_after = 0` turns idle advance off.
+    /// A time announced for this partition before it was assigned here (the tasks hold what
+    /// every input partition announced), used until an event arrives: a restarted instance
+    /// whose inputs stay quiet still advances from there.
+    pub fn seed(&mut self, announced: Millis) {
+        if self.base.is_none() {
+            self.base = Some(announced);
+        }
+    }
+
+    /// The event time reached at wall-clock `wall`: the base, plus the idle time once idle
+    /// for `idle_after` (`0` turns idle advance off).
+    pub fn reached(&self, wall: Millis, idle_after: Millis) -> Option<Millis> {
+        let idle_for = wall - self.last_activity_wall;
+        let idle = idle_after > 0 && idle_for >= idle_after;
+        self.base
+            .map(|t| if idle { t.saturating_add(idle_for) } else { t })
+    }
+
+    /// What to announce at wall-clock `wall`: [`SourceClock::reached`]. A partition with no
+    /// time known announces `fallback` once idle (what the instance's other partitions have
+    /// reached, idle advance included), so an empty partition neither freezes time nor
+    /// holds it back.
     pub fn announce(
         &self,
         wall: Millis,
         idle_after: Millis,
         fallback: Option<Millis>,
     ) -> Option<Millis> {
-        let idle_for = wall - self.last_activity_wall;
-        let idle = idle_after > 0 && idle_for >= idle_after;
-        match self.max_event_time {
-            Some(t) if idle => Some(t + idle_for),
+        let idle = idle_after > 0 && wall - self.last_activity_wall >= idle_after;
+        match self.reached(wall, idle_after) {
             Some(t) => Some(t),
             None if idle => fallback,
             None => None,
@@ -123,11 +145,41 @@ mod tests {
         assert_eq!(
             c.announce(40, 30, Some(7)),
             Some(7),
-            "empty and idle: fallback"
+            "empty and idle: what the others reached"
         );
-        c.observe(1_000, 50);
+        c.observe(1_000, 50, 30);
         assert_eq!(c.announce(60, 30, None), Some(1_000));
         assert_eq!(c.announce(100, 30, None), Some(1_050));
         assert_eq!(c.announce(100, 0, None), Some(1_000), "idle advance off");
+    }
+
+    #[test]
+    fn an_old_event_after_an_idle_spell_does_not_pull_time_back() {
+        let mut c = SourceClock::new(0);
+        c.observe(1_000, 0, 30);
+        assert_eq!(c.announce(500, 30, None), Some(1_500));
+        c.observe(900, 500, 30); // a repeat of an old event
+        assert_eq!(c.announce(510, 30, None), Some(1_500), "held where it was");
+        assert_eq!(
+            c.announce(600, 30, None),
+            Some(1_600),
+            "and advancing again"
+        );
+    }
+
+    #[test]
+    fn a_partition_seeded_with_an_earlier_announcement_advances_from_it() {
+        let mut c = SourceClock::new(0);
+        c.seed(5_000);
+        assert_eq!(c.announce(10, 30, None), Some(5_000));
+        assert_eq!(c.announce(100, 30, None), Some(5_100));
+        c.seed(1);
+        assert_eq!(
+            c.announce(10, 30, None),
+            Some(5_000),
+            "a seed only fills a gap"
+        );
+        c.observe(6_000, 200, 30);
+        assert_eq!(c.announce(210, 30, None), Some(6_000));
     }
 }
