@@ -194,14 +194,21 @@ fn scrub(mut text: String, secrets: &[String]) -> String {
     text
 }
 
+/// True for a client property whose value is a secret: every property librdkafka marks
+/// sensitive (passwords, key material, `sasl.oauthbearer.config`), and anything named like one.
 pub(crate) fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     [
         "password",
+        "passphrase",
         "secret",
         "jaas",
         "token",
         "key.pem",
+        "private.key",
+        "ssl.key",
+        "ssl_key",
+        "oauthbearer.config",
         "credential",
     ]
     .iter()

@@ -93,4 +93,24 @@ mod tests {
         assert_eq!(shown["security.protocol"], "SASL_SSL");
         assert!(!format!("{shown:?}").contains("hunter2"));
     }
+
+    #[test]
+    fn every_property_librdkafka_marks_sensitive_is_secret() {
+        for key in [
+            "sasl.password",
+            "ssl.key.password",
+            "ssl.key.pem",
+            "ssl_key",
+            "ssl.keystore.password",
+            "sasl.oauthbearer.config",
+            "sasl.oauthbearer.client.secret",
+            "sasl.oauthbearer.assertion.private.key.passphrase",
+            "sasl.oauthbearer.assertion.private.key.pem",
+        ] {
+            assert!(crate::config::is_secret(key), "{key}");
+        }
+        for key in ["security.protocol", "sasl.mechanism", "bootstrap.servers"] {
+            assert!(!crate::config::is_secret(key), "{key}");
+        }
+    }
 }
