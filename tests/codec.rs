@@ -511,7 +511,6 @@ fn undecodable_protobuf_is_bad_input() {
         let e = decode_scan(bytes).expect_err("garbage");
         assert!(matches!(e, DecodeError::Undecodable(_)), "{e}");
     }
-    assert_eq!(error(decode_scan(b"")), "missing required field `event_id`");
 }
 
 #[test]
@@ -863,4 +862,15 @@ fn text_that_is_not_json_is_named_as_such() {
 
 fn scan_json_or_proto(bytes: &[u8]) -> Result<Scan, DecodeError> {
     decode_scan(bytes)
+}
+
+#[test]
+fn an_empty_message_is_undecodable_not_a_message_without_fields() {
+    use vtrack::codec::{decode_confirmation, decode_scan};
+    let c = decode_confirmation(b"").unwrap_err();
+    let s = decode_scan(b"").unwrap_err();
+    for e in [c, s] {
+        assert_eq!(e.kind(), "undecodable", "{e}");
+        assert!(e.to_string().contains("no value"), "{e}");
+    }
 }

@@ -460,6 +460,22 @@ fn health_follows_start_up_restore_and_shutdown() {
             ready
         });
         assert!(ready, "{round}: never ready; reasons seen {reasons:?}");
+        // Rare events' series exist from the start, at 0, for alerts on `increase()`.
+        let at_start = samples(&scrape(&addr));
+        for series in [
+            format!(
+                "{}{{topic=\"{}\",reason=\"undecodable\"}}",
+                vtrack::metrics::BAD_INPUT,
+                f.cfg.scans_topic
+            ),
+            format!(
+                "{}{{topic=\"{}\",reason=\"window_closed\"}}",
+                vtrack::metrics::LATE_EVENTS,
+                f.cfg.confirmations_topic
+            ),
+        ] {
+            assert_eq!(at_start.get(&series), Some(&0.0), "{round}: {series}");
+        }
         if round == "start" {
             f.assert_converges(&[&log]);
         } else {

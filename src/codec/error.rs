@@ -26,6 +26,9 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// Every value [`DecodeError::kind`] gives.
+    pub const KINDS: [&'static str; 3] = ["undecodable", "missing_field", "invalid_field"];
+
     /// A short, fixed name of the kind of error, for metric labels.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -115,6 +115,12 @@ fn decode<T>(
     json: fn(&[u8]) -> Result<T, DecodeError>,
     protobuf: fn(&[u8]) -> Result<T, DecodeError>,
 ) -> Result<T, DecodeError> {
+    if bytes.is_empty() {
+        // An empty protobuf message would decode, and then lack every required field.
+        return Err(DecodeError::Undecodable(
+            "the message has no value (empty or null)".into(),
+        ));
+    }
     if Format::detect(bytes) == Format::Protobuf {
         return protobuf(bytes).map_err(|e| match e {
             // Text that is not a JSON object: say so, not only what the protobuf decoder saw.

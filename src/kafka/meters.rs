@@ -56,6 +56,7 @@ impl Meters {
         });
         let input_events = [&topo.confirmations, &topo.scans]
             .map(|t| counter!(m::INPUT_EVENTS, "topic" => t.clone()));
+        register_rare_series(topo);
         Meters {
             consumed,
             consumed_pending: [0; 5],
@@ -160,6 +161,34 @@ fn seconds(ms: i64) -> f64 {
 pub fn bad_input(topic: &str, reason: &'static str) {
     counter!(m::BAD_INPUT, "topic" => topic.to_string(), "reason" => reason).increment(1);
 }
+
+/// Registers, at 0, the series of events that may be rare, so that they are exported from
+/// the start and an alert on `increase()` sees the first one.
+fn register_rare_series(topo: &Topology) {
+    use crate::codec::DecodeError;
+    use crate::engine::messages::LateReason;
+    for topic in [&topo.confirmations, &topo.scans] {
+        for reason in DecodeError::KINDS.into_iter().chain([FUTURE_TIME]) {
+            counter!(m::BAD_INPUT, "topic" => topic.clone(), "reason" => reason).increment(0);
+        }
+        counter!(m::DUPLICATE_EVENTS, "topic" => topic.clone()).increment(0);
+    }
+    let late = [
+        (&topo.confirmations, LateReason::WindowClosed),
+        (&topo.scans, LateReason::ScanBeyondRetention),
+        (&topo.scans, LateReason::ScanForClosedWindow),
+    ];
+    for (topic, reason) in late {
+        counter!(m::LATE_EVENTS, "topic" => topic.clone(), "reason" => reason.as_str())
+            .increment(0);
+    }
+    for stage in ["order", "tracking"] {
+        counter!(m::EXPIRED_ENTRIES, "stage" => stage).increment(0);
+    }
+}
+
+/// The bad-input reason of an event dated too far ahead of the wall clock.
+pub const FUTURE_TIME: &str = "future_time";
 
 /// Counts one late event.
 pub fn late_event(topic: &str, reason: &str) {

@@ -241,7 +241,7 @@ impl Worker {
                 "event time {} lies more than max_future_skew ahead of the wall clock",
                 crate::timestamp::format_rfc3339(time)
             );
-            return self.dead_letter(msg, "future_time", &why);
+            return self.dead_letter(msg, super::meters::FUTURE_TIME, &why);
         }
         let source = if is_scans {
             Source::Scans(partition)
