@@ -332,16 +332,6 @@ impl Worker {
         self.sink.arrival.set(None);
         let wall = wall_now();
         let idle_after = self.config.kafka.idle_source_after;
-        // A partition with no event since it was assigned here starts from what it announced
-        // before (every task holds what every input partition announced), so that a
-        // restarted instance whose inputs stay quiet still moves time on.
-        for (source, clock) in self.inputs.iter_mut().filter(|(_, c)| c.base.is_none()) {
-            let orders = self.orders.values().map(|t| &t.clock);
-            let tracking = self.tracking.values().map(|t| &t.clock);
-            if let Some(t) = orders.chain(tracking).filter_map(|c| c.get(*source)).max() {
-                clock.seed(t);
-            }
-        }
         let fallback = self
             .inputs
             .values()
@@ -437,6 +427,7 @@ impl Worker {
             self.health.set_restoring(false);
         }
         let restored = result?;
+        self.seed_input_clocks(tpl, committed)?;
         self.meters.restore_records.increment(restored);
         self.meters
             .restore_seconds
@@ -512,6 +503,79 @@ impl Worker {
             Read::End(topic, p) => self.finish_restore(topic, p),
         })?;
         Ok(changelog_records + count)
+    }
+
+    /// Seeds each newly assigned input partition's clock with what it had reached before:
+    /// the time it announced (every restored task holds what every input partition
+    /// announced) and the event time of its last consumed record (the one before the
+    /// committed offset), so that a partition that stays quiet after a restart still
+    /// advances at wall-clock pace once idle. Once, after the restore: seeding again from
+    /// announcements that include idle advance would compound it. A record that is bad
+    /// input, or gone with the topic's retention, seeds nothing.
+    fn seed_input_clocks(
+        &mut self,
+        assigned: &TopicPartitionList,
+        committed: &TopicPartitionList,
+    ) -> Result<(), RunError> {
+        for e in assigned.elements() {
+            let source = match self.topo.kind(e.topic()) {
+                Some(TopicKind::Confirmations) => Source::Confirmations(e.partition()),
+                Some(TopicKind::Scans) => Source::Scans(e.partition()),
+                _ => continue,
+            };
+            let orders = self.orders.values().map(|t| &t.clock);
+            let tracking = self.tracking.values().map(|t| &t.clock);
+            let announced = orders.chain(tracking).filter_map(|c| c.get(source)).max();
+            if let (Some(t), Some(clock)) = (announced, self.inputs.get_mut(&source)) {
+                clock.seed(t);
+            }
+        }
+        let mut parts = BTreeMap::new();
+        for e in committed.elements() {
+            let input = matches!(
+                self.topo.kind(e.topic()),
+                Some(TopicKind::Confirmations | TopicKind::Scans)
+            );
+            if let (true, Offset::Offset(end)) = (input, e.offset()) {
+                if end > 0 {
+                    let key = (e.topic().to_string(), e.partition());
+                    parts.insert(key, (Offset::Offset(end - 1), end));
+                }
+            }
+        }
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let reader = super::catchup::reader(&self.config.kafka)?;
+        let latest_allowed = wall_now().saturating_add(self.config.kafka.max_future_skew);
+        read_to_ends(
+            &reader,
+            &parts,
+            "reading the inputs' last records",
+            |read| {
+                let Read::Record(m) = read else {
+                    return Ok(());
+                };
+                let payload = m.payload().unwrap_or_default();
+                let (source, time) = match self.topo.kind(m.topic()) {
+                    Some(TopicKind::Scans) => (
+                        Source::Scans(m.partition()),
+                        decode_scan(payload).map(|s| s.scanned_at),
+                    ),
+                    _ => (
+                        Source::Confirmations(m.partition()),
+                        decode_confirmation(payload).map(|c| c.confirmed_at),
+                    ),
+                };
+                let clock = self.inputs.get_mut(&source);
+                if let (Ok(t), Some(clock)) = (time, clock) {
+                    if t <= latest_allowed {
+                        clock.seed(t);
+                    }
+                }
+                Ok(())
+            },
+        )
     }
 
     /// While restoring, nothing is written and no verdict record is built.

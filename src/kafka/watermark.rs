@@ -66,6 +66,8 @@ pub struct SourceClock {
     pub base: Option<Millis>,
     /// Wall-clock time of the last event (or of the assignment).
     pub last_activity_wall: Millis,
+    /// An event was seen since the assignment (seeds no longer apply).
+    seen_event: bool,
 }
 
 impl SourceClock {
@@ -74,6 +76,7 @@ impl SourceClock {
         SourceClock {
             base: None,
             last_activity_wall: wall,
+            seen_event: false,
         }
     }
 
@@ -82,15 +85,22 @@ impl SourceClock {
         let reached = self.reached(wall, idle_after);
         self.base = Some(reached.map_or(event_time, |r| r.max(event_time)));
         self.last_activity_wall = wall;
+        self.seen_event = true;
     }
 
-    /// A time announced for this partition before it was assigned here (the tasks hold what
-    /// every input partition announced), used until an event arrives: a restarted instance
-    /// whose inputs stay quiet still advances from there.
-    pub fn seed(&mut self, announced: Millis) {
-        if self.base.is_none() {
-            self.base = Some(announced);
+    /// A time the partition had reached before it was assigned here (what it announced, as
+    /// the tasks hold it; the event time of its last consumed record), used until an event
+    /// arrives: a restarted instance whose inputs stay quiet still advances from there. The
+    /// greatest seed counts.
+    pub fn seed(&mut self, reached: Millis) {
+        if !self.seen_event {
+            self.base = Some(self.base.map_or(reached, |b| b.max(reached)));
         }
+    }
+
+    /// True until an event is seen.
+    pub fn awaits_event(&self) -> bool {
+        !self.seen_event
     }
 
     /// The event time reached at wall-clock `wall`: the base, plus the idle time once idle
@@ -174,12 +184,14 @@ mod tests {
         assert_eq!(c.announce(10, 30, None), Some(5_000));
         assert_eq!(c.announce(100, 30, None), Some(5_100));
         c.seed(1);
-        assert_eq!(
-            c.announce(10, 30, None),
-            Some(5_000),
-            "a seed only fills a gap"
-        );
+        assert_eq!(c.announce(10, 30, None), Some(5_000), "the greatest seed");
         c.observe(6_000, 200, 30);
         assert_eq!(c.announce(210, 30, None), Some(6_000));
+        c.seed(9_000);
+        assert_eq!(
+            c.announce(210, 30, None),
+            Some(6_000),
+            "events rule once seen"
+        );
     }
 }
