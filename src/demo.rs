@@ -68,6 +68,7 @@ impl DemoReport {
             crate::timestamp::format_rfc3339(self.as_of)
         );
         self.render_worst(&mut s, worst);
+        self.render_categories(&mut s, 5);
         self.render_reasons(&mut s);
         let rate = self.events as f64 / self.engine_seconds.max(1e-9);
         let _ = writeln!(
@@ -124,6 +125,52 @@ impl DemoReport {
                 r.invalid,
                 top,
                 if r.at_risk { "  AT RISK" } else { "" }
+            );
+        }
+    }
+
+    /// The seller categories at risk over the longest window: VTR is enforced per category,
+    /// so a seller whose overall VTR is fine can still lose a category.
+    fn render_categories(&self, s: &mut String, worst: usize) {
+        let longest = self.seller_rows.iter().map(|r| r.window_days).max();
+        let in_window = |r: &&SellerVtrRecord| Some(r.window_days) == longest && r.vtr.is_some();
+        let overall_at_risk: std::collections::BTreeSet<(&str, &str)> = self
+            .seller_rows
+            .iter()
+            .filter(in_window)
+            .filter(|r| r.category == "*" && r.at_risk)
+            .map(|r| (r.marketplace.as_str(), r.seller_id.as_str()))
+            .collect();
+        let mut rows: Vec<&SellerVtrRecord> = self
+            .seller_rows
+            .iter()
+            .filter(in_window)
+            .filter(|r| r.category != "*" && r.at_risk)
+            .collect();
+        rows.sort_by(|a, b| {
+            a.vtr
+                .partial_cmp(&b.vtr)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let hidden = rows
+            .iter()
+            .filter(|r| !overall_at_risk.contains(&(r.marketplace.as_str(), r.seller_id.as_str())))
+            .count();
+        let _ = writeln!(
+            s,
+            "\nSeller categories at risk (VTR is enforced per category): {}, {hidden} of them at sellers whose overall VTR is not at risk; the worst:",
+            rows.len()
+        );
+        for r in rows.iter().take(worst) {
+            let _ = writeln!(
+                s,
+                "  {:<4} {:<16} {:<16} {:>6.1}% {:>7} {:>7}",
+                r.marketplace,
+                r.seller_id,
+                r.category,
+                r.vtr.unwrap_or(0.0) * 100.0,
+                r.valid,
+                r.invalid
             );
         }
     }
@@ -248,5 +295,34 @@ mod tests {
                 .map_or(0, Vec::len);
             assert_eq!(n as u64, r.invalid, "{} {}", r.marketplace, r.seller_id);
         }
+    }
+
+    #[test]
+    fn categories_at_risk_include_those_of_sellers_fine_overall() {
+        let gen = GenerateOptions {
+            packages: 20_000,
+            sellers: 40,
+            ..GenerateOptions::default()
+        };
+        let report = run_demo(
+            &gen,
+            &EngineConfig::default(),
+            Arc::new(CarrierRegistry::default_us()),
+        );
+        let at_risk = |r: &&SellerVtrRecord| r.window_days == 30 && r.at_risk;
+        let categories = report
+            .seller_rows
+            .iter()
+            .filter(at_risk)
+            .filter(|r| r.category != "*")
+            .count();
+        assert!(categories > 0, "the workload has categories at risk");
+        let text = report.render(5);
+        assert!(
+            text.contains(&format!(
+                "Seller categories at risk (VTR is enforced per category): {categories},"
+            )),
+            "{text}"
+        );
     }
 }
