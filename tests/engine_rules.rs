@@ -1976,6 +1976,37 @@ fn packages_beyond_the_fan_out_bound_learn_why_their_scans_do_not_count() {
 }
 
 #[test]
+fn an_order_holding_only_a_cancel_is_kept_for_horizon_and_the_longest_window() {
+    let t = t0();
+    let mut e = engine(false);
+    feed(
+        &mut e,
+        [cancel("S", "KEPT", t).ev(), cancel("S", "GONE", t).ev()],
+    );
+    // 14 days of horizon and 30 of the longest window after the CANCEL's day: still held,
+    // so a confirmation then is excluded.
+    e.advance_to(t + 43 * DAY);
+    e.expire();
+    feed1(
+        &mut e,
+        confirm("S", "KEPT", "", "UPS", UPS_ID, t + 43 * DAY).ev(),
+    );
+    e.advance_to(t + 43 * DAY + HOUR);
+    let v = verdict(&e, "S", "KEPT", "");
+    assert_eq!(v.reasons, vec![Reason::Cancelled], "{v:?}");
+    // A day later the CANCEL alone is forgotten: a confirmation starts afresh.
+    e.advance_to(t + 46 * DAY);
+    e.expire();
+    feed1(
+        &mut e,
+        confirm("S", "GONE", "", "UPS", UPS_ID_2, t + 46 * DAY).ev(),
+    );
+    e.advance_to(t + 46 * DAY + HOUR);
+    let v = verdict(&e, "S", "GONE", "");
+    assert_eq!(v.status, Status::Pending, "{v:?}");
+}
+
+#[test]
 fn packages_no_event_can_change_any_more_are_dropped() {
     let t = t0();
     let events = [

@@ -127,19 +127,41 @@ impl Package {
 
 /// One order: its key, its cancellation and its packages. The default is a removed slot of
 /// the arena (no timer, no package).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Order {
     #[serde(with = "super::intern::sym_serde")]
     seller: Sym,
-    /// A CANCEL arrived for the order.
-    cancelled: bool,
+    /// The UTC day of the order's earliest CANCEL, [`NOT_CANCELLED`] when none: for the rules
+    /// a cancellation is a flag; its day tells expiry when an order holding only a CANCEL
+    /// may go.
+    cancel_day: i32,
     /// The time of this order's pending timer, if one is scheduled.
     timer: OptMillis,
     id: PackedStr,
     packages: Few<Package>,
 }
 
+/// [`Order::cancel_day`] of an order without a CANCEL.
+const NOT_CANCELLED: i32 = i32::MIN;
+
+impl Default for Order {
+    fn default() -> Self {
+        Order {
+            seller: Sym::default(),
+            cancel_day: NOT_CANCELLED,
+            timer: OptMillis::NONE,
+            id: PackedStr::default(),
+            packages: Few::default(),
+        }
+    }
+}
+
 impl Order {
+    /// A CANCEL arrived for the order.
+    fn cancelled(&self) -> bool {
+        self.cancel_day != NOT_CANCELLED
+    }
+
     /// Orders sort by seller symbol, then order id.
     fn key_cmp(&self, other: &Order) -> std::cmp::Ordering {
         (self.seller, &self.id).cmp(&(other.seller, &other.id))
@@ -251,10 +273,8 @@ impl OrderStage {
         }
         let i = self.orders.push(Order {
             seller,
-            cancelled: false,
-            timer: OptMillis::NONE,
             id: order.clone(),
-            packages: Few::default(),
+            ..Order::default()
         });
         let orders = &self.orders;
         self.index
@@ -287,12 +307,15 @@ impl OrderStage {
     ) -> ConfirmOutcome {
         let idx = self.find_or_insert(seller, &PackedStr::from(c.order_id.as_str()));
         let order = &mut self.orders[idx];
-        if order.cancelled {
+        let day = crate::event::utc_day(c.confirmed_at);
+        if order.cancelled() {
+            // The earliest CANCEL's day, whatever the order they came in.
+            order.cancel_day = order.cancel_day.min(day);
             return ConfirmOutcome::NoChange;
         }
         // The cancellation is kept whatever its timing: it applies to open packages and to
         // every package confirmed (or reopened) later, never to verdicts already final.
-        order.cancelled = true;
+        order.cancel_day = day;
         let is_final = |p: &Package| p.verdict.is_some_and(|v| v.is_final);
         let all_final = !order.packages.is_empty() && order.packages.iter().all(is_final);
         let ctx = EmitCtx {
@@ -349,7 +372,7 @@ impl OrderStage {
         }
         let (current, detected) = current_of(c, &self.carriers, syms);
         let order = &mut self.orders[idx];
-        let cancelled = order.cancelled;
+        let cancelled = order.cancelled();
         if let Some(i) = existing {
             let ctx = EmitCtx {
                 cfg: &self.cfg,
@@ -493,7 +516,7 @@ impl OrderStage {
         let mut next_timer: Option<Millis> = None;
         for i in 0..order.packages.len() {
             let p = &order.packages[i];
-            let v = verdict_of(&self.cfg, p.cancelled(order.cancelled), p, self.now);
+            let v = verdict_of(&self.cfg, p.cancelled(order.cancelled()), p, self.now);
             // A package past its close but still waiting for its answer needs no timer: the
             // answer's arrival re-decides it.
             if let Some(t) = next_deadline(&self.cfg, p, &v).filter(|t| *t > self.now) {
@@ -521,8 +544,10 @@ impl OrderStage {
 
     /// Drops the orders no later event can change any more: every package final, with its
     /// metric day before the longest seller window as of event time, so it counts in no
-    /// seller number now or later. Orders holding only a CANCEL are kept (a later
-    /// confirmation must still be excluded). Returns the number of packages dropped.
+    /// seller number now or later. An order holding only a CANCEL (an order cancelled before
+    /// it shipped) is kept for `horizon` and the longest seller window after the CANCEL's
+    /// day, so that a confirmation arriving in that time is still excluded; one arriving
+    /// later starts afresh. Returns the number of packages dropped.
     pub fn expire(&mut self) -> usize {
         let longest = self
             .cfg
@@ -532,6 +557,9 @@ impl OrderStage {
             .copied()
             .unwrap_or(0);
         let first_day = crate::event::utc_day(self.now) - longest as i32 + 1;
+        let day = crate::event::DAY_MS;
+        let horizon_days = (self.cfg.horizon.saturating_add(day - 1) / day).min(i32::MAX.into());
+        let cancel_kept_from = first_day.saturating_sub(horizon_days as i32);
         let gone = |p: &Package| {
             p.verdict.is_some_and(|v| v.is_final)
                 && super::seller::metric_day(
@@ -543,7 +571,11 @@ impl OrderStage {
         let mut dropped = Vec::new();
         self.index.retain(|&mut i| {
             let o = &orders[i];
-            let expired = !o.packages.is_empty() && o.packages.iter().all(gone);
+            let expired = if o.packages.is_empty() {
+                o.cancelled() && o.cancel_day < cancel_kept_from
+            } else {
+                o.packages.iter().all(gone)
+            };
             if expired {
                 dropped.push(i);
             }
