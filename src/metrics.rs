@@ -264,8 +264,8 @@ pub const ALL: &[(&str, Kind, Unit, &str)] = &[
 
 /// Buckets of the latency histograms: 5 ms to 7 days.
 pub const LATENCY_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0,
-    3600.0, 21600.0, 86400.0, 604800.0,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 5.0,
+    10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0, 604800.0,
 ];
 
 /// Buckets of the transaction and restore duration histograms: 1 ms to 10 minutes.
