@@ -10,6 +10,7 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use tracing::warn;
 
 /// A read that gets no record for this long fails.
 const STALL: Duration = Duration::from_secs(60);
@@ -96,4 +97,57 @@ pub fn read_to_ends(
         }
     }
     Ok(())
+}
+
+/// The value of the record just before `end` in each of `parts` (`(topic, partition, end)`)
+/// that still holds it, read within `within`. Best effort: a record gone with the topic's
+/// retention, a transaction marker there, or a broker that does not answer in time gives
+/// nothing for that partition, and an error is only logged.
+pub fn records_before(
+    reader: &BaseConsumer,
+    parts: &[(String, i32, i64)],
+    within: Duration,
+) -> Vec<(String, i32, Vec<u8>)> {
+    let mut tpl = TopicPartitionList::new();
+    let mut wanted = BTreeMap::new();
+    for (topic, p, end) in parts {
+        match reader.fetch_watermarks(topic, *p, within) {
+            Ok((low, high)) if low < *end && *end <= high => {
+                let added = tpl.add_partition_offset(topic, *p, Offset::Offset(end - 1));
+                if added.is_ok() {
+                    wanted.insert((topic.clone(), *p), end - 1);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                warn!(topic, partition = p, error = %e, "cannot read the offsets of an input partition")
+            }
+        }
+    }
+    let mut found = Vec::new();
+    if wanted.is_empty() {
+        return found;
+    }
+    if let Err(e) = reader.assign(&tpl) {
+        warn!(error = %e, "cannot read the inputs' last records");
+        return found;
+    }
+    let started = Instant::now();
+    while !wanted.is_empty() && started.elapsed() < within {
+        match reader.poll(Duration::from_millis(20)) {
+            Some(Ok(m)) => {
+                let key = (m.topic().to_string(), m.partition());
+                if wanted.get(&key) == Some(&m.offset()) {
+                    wanted.remove(&key);
+                    found.push((key.0, key.1, m.payload().unwrap_or_default().to_vec()));
+                }
+            }
+            Some(Err(e)) => {
+                warn!(error = %e, "reading the inputs' last records");
+                break;
+            }
+            None => {}
+        }
+    }
+    found
 }

@@ -6,7 +6,7 @@
 //! interval are committed in one Kafka transaction, so a `read_committed` reader sees each
 //! result exactly once. Rebalances commit before partitions are revoked.
 
-use super::catchup::{read_to_ends, Read};
+use super::catchup::{read_to_ends, records_before, Read};
 use super::directory::{Directory, Member};
 use super::meters::Meters;
 use super::recovery::{
@@ -73,6 +73,10 @@ pub enum RunError {
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
 }
+
+/// How long a restarted instance waits for its input partitions' last records (to seed their
+/// clocks) before going on without them.
+const LAST_RECORD_WAIT: Duration = Duration::from_secs(5);
 
 /// The state of one instance: its tasks and the clocks of its input partitions.
 pub struct Worker {
@@ -527,10 +531,10 @@ impl Worker {
             let tracking = self.tracking.values().map(|t| &t.clock);
             let announced = orders.chain(tracking).filter_map(|c| c.get(source)).max();
             if let (Some(t), Some(clock)) = (announced, self.inputs.get_mut(&source)) {
-                clock.seed(t);
+                clock.seed(t, wall_now());
             }
         }
-        let mut parts = BTreeMap::new();
+        let mut parts = Vec::new();
         for e in committed.elements() {
             let input = matches!(
                 self.topo.kind(e.topic()),
@@ -538,8 +542,7 @@ impl Worker {
             );
             if let (true, Offset::Offset(end)) = (input, e.offset()) {
                 if end > 0 {
-                    let key = (e.topic().to_string(), e.partition());
-                    parts.insert(key, (Offset::Offset(end - 1), end));
+                    parts.push((e.topic().to_string(), e.partition(), end));
                 }
             }
         }
@@ -547,35 +550,27 @@ impl Worker {
             return Ok(());
         }
         let reader = super::catchup::reader(&self.config.kafka)?;
-        let latest_allowed = wall_now().saturating_add(self.config.kafka.max_future_skew);
-        read_to_ends(
-            &reader,
-            &parts,
-            "reading the inputs' last records",
-            |read| {
-                let Read::Record(m) = read else {
-                    return Ok(());
-                };
-                let payload = m.payload().unwrap_or_default();
-                let (source, time) = match self.topo.kind(m.topic()) {
-                    Some(TopicKind::Scans) => (
-                        Source::Scans(m.partition()),
-                        decode_scan(payload).map(|s| s.scanned_at),
-                    ),
-                    _ => (
-                        Source::Confirmations(m.partition()),
-                        decode_confirmation(payload).map(|c| c.confirmed_at),
-                    ),
-                };
-                let clock = self.inputs.get_mut(&source);
-                if let (Ok(t), Some(clock)) = (time, clock) {
-                    if t <= latest_allowed {
-                        clock.seed(t);
-                    }
+        let wall = wall_now();
+        let latest_allowed = wall.saturating_add(self.config.kafka.max_future_skew);
+        for (topic, partition, payload) in records_before(&reader, &parts, LAST_RECORD_WAIT) {
+            let (source, time) = match self.topo.kind(&topic) {
+                Some(TopicKind::Scans) => (
+                    Source::Scans(partition),
+                    decode_scan(&payload).map(|s| s.scanned_at),
+                ),
+                _ => (
+                    Source::Confirmations(partition),
+                    decode_confirmation(&payload).map(|c| c.confirmed_at),
+                ),
+            };
+            let clock = self.inputs.get_mut(&source);
+            if let (Ok(t), Some(clock)) = (time, clock) {
+                if t <= latest_allowed {
+                    clock.seed(t, wall);
                 }
-                Ok(())
-            },
-        )
+            }
+        }
+        Ok(())
     }
 
     /// While restoring, nothing is written and no verdict record is built.

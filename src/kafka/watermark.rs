@@ -92,9 +92,11 @@ impl SourceClock {
     /// the tasks hold it; the event time of its last consumed record), used until an event
     /// arrives: a restarted instance whose inputs stay quiet still advances from there. The
     /// greatest seed counts.
-    pub fn seed(&mut self, reached: Millis) {
+    /// `wall` is now: idle time counts from the seed, not from before a restore.
+    pub fn seed(&mut self, reached: Millis, wall: Millis) {
         if !self.seen_event {
             self.base = Some(self.base.map_or(reached, |b| b.max(reached)));
+            self.last_activity_wall = wall;
         }
     }
 
@@ -180,14 +182,14 @@ mod tests {
     #[test]
     fn a_partition_seeded_with_an_earlier_announcement_advances_from_it() {
         let mut c = SourceClock::new(0);
-        c.seed(5_000);
+        c.seed(5_000, 0);
         assert_eq!(c.announce(10, 30, None), Some(5_000));
         assert_eq!(c.announce(100, 30, None), Some(5_100));
-        c.seed(1);
+        c.seed(1, 0);
         assert_eq!(c.announce(10, 30, None), Some(5_000), "the greatest seed");
         c.observe(6_000, 200, 30);
         assert_eq!(c.announce(210, 30, None), Some(6_000));
-        c.seed(9_000);
+        c.seed(9_000, 200);
         assert_eq!(
             c.announce(210, 30, None),
             Some(6_000),
