@@ -222,7 +222,8 @@ impl Event {
     }
 }
 
-/// The UTC calendar day (days since 1970-01-01) of an instant.
+/// The UTC calendar day (days since 1970-01-01) of an instant (clamped to `i32` for the
+/// sentinels `Millis::MIN` and `Millis::MAX`).
 pub fn utc_day(t: Millis) -> i32 {
-    t.div_euclid(DAY_MS) as i32
+    t.div_euclid(DAY_MS).clamp(i32::MIN.into(), i32::MAX.into()) as i32
 }

@@ -1942,6 +1942,41 @@ fn seller_updates_are_written_when_numbers_change_and_tombstoned_when_empty() {
 }
 
 #[test]
+fn only_packages_whose_windows_overlap_count_toward_the_fan_out_bound() {
+    let t = t0();
+    let cfg = vtrack::config::EngineConfig {
+        max_packages_per_tracking_id: 1,
+        ..vtrack::config::EngineConfig::default()
+    };
+    // The same tracking ID 30 days apart (a carrier recycling it, or a placeholder typed
+    // months apart): the windows do not overlap, so neither package is beyond the bound,
+    // in replay as in streaming with expiry.
+    let events = [
+        confirm("S", "A", "", "UPS", UPS_ID, t).ev(),
+        scan("UPS", UPS_ID, ScanType::Accepted, t + HOUR).ev(),
+        confirm("S", "B", "", "UPS", UPS_ID, t + 30 * DAY).ev(),
+        scan("UPS", UPS_ID, ScanType::Accepted, t + 30 * DAY + HOUR).ev(),
+    ];
+    let mut replayed = vtrack::engine::Engine::new(cfg.clone(), carriers(), false);
+    feed(&mut replayed, events.iter().cloned());
+    replayed.advance_to(t + 60 * DAY);
+    let mut streamed = vtrack::engine::Engine::new(cfg, carriers(), false);
+    for e in events {
+        let at = e.event_time();
+        streamed.advance_to(at);
+        streamed.expire();
+        feed1(&mut streamed, e);
+    }
+    streamed.advance_to(t + 60 * DAY);
+    // (Streaming has forgotten A by then: final, out of every seller window.)
+    for (e, order) in [(&replayed, "A"), (&replayed, "B"), (&streamed, "B")] {
+        let v = verdict(e, "S", order, "");
+        assert_eq!(v.status, Status::Valid, "{v:?}");
+        assert!(v.warnings.is_empty(), "{v:?}");
+    }
+}
+
+#[test]
 fn packages_beyond_the_fan_out_bound_learn_why_their_scans_do_not_count() {
     let t = t0();
     let cfg = vtrack::config::EngineConfig {
@@ -2004,6 +2039,12 @@ fn an_order_holding_only_a_cancel_is_kept_for_horizon_and_the_longest_window() {
     e.advance_to(t + 46 * DAY + HOUR);
     let v = verdict(&e, "S", "GONE", "");
     assert_eq!(v.status, Status::Pending, "{v:?}");
+    // A CANCEL alone that old is late: it would be forgotten at once.
+    let late = e.counters().late_events;
+    feed1(&mut e, cancel("S", "OLD", t).ev());
+    assert_eq!(e.counters().late_events, late + 1);
+    feed1(&mut e, cancel("S", "RECENT", t + 40 * DAY).ev());
+    assert_eq!(e.counters().late_events, late + 1);
 }
 
 #[test]

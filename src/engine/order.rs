@@ -305,9 +305,16 @@ impl OrderStage {
         syms: &Interner,
         out: &mut OrderOutput,
     ) -> ConfirmOutcome {
-        let idx = self.find_or_insert(seller, &PackedStr::from(c.order_id.as_str()));
-        let order = &mut self.orders[idx];
+        let order_id = PackedStr::from(c.order_id.as_str());
         let day = crate::event::utc_day(c.confirmed_at);
+        let unknown = self.find(seller, &order_id).is_none();
+        if unknown && self.cancel_kept_from().is_some_and(|kept| day < kept) {
+            // A CANCEL alone that expiry would drop at once (or did drop, with its order):
+            // too late to exclude anything.
+            return ConfirmOutcome::Late;
+        }
+        let idx = self.find_or_insert(seller, &order_id);
+        let order = &mut self.orders[idx];
         if order.cancelled() {
             // The earliest CANCEL's day, whatever the order they came in.
             order.cancel_day = order.cancel_day.min(day);
@@ -549,17 +556,11 @@ impl OrderStage {
     /// day, so that a confirmation arriving in that time is still excluded; one arriving
     /// later starts afresh. Returns the number of packages dropped.
     pub fn expire(&mut self) -> usize {
-        let longest = self
-            .cfg
-            .seller_windows_days
-            .iter()
-            .max()
-            .copied()
-            .unwrap_or(0);
-        let first_day = crate::event::utc_day(self.now) - longest as i32 + 1;
-        let day = crate::event::DAY_MS;
-        let horizon_days = (self.cfg.horizon.saturating_add(day - 1) / day).min(i32::MAX.into());
-        let cancel_kept_from = first_day.saturating_sub(horizon_days as i32);
+        let (Some(first_day), Some(cancel_kept_from)) =
+            (self.first_window_day(), self.cancel_kept_from())
+        else {
+            return 0;
+        };
         let gone = |p: &Package| {
             p.verdict.is_some_and(|v| v.is_final)
                 && super::seller::metric_day(
@@ -585,6 +586,22 @@ impl OrderStage {
             .into_iter()
             .map(|i| self.orders.remove(i).packages.len())
             .sum()
+    }
+
+    /// The first day of the longest seller window as of event time (`None` before time
+    /// moves).
+    fn first_window_day(&self) -> Option<i32> {
+        let longest = self.cfg.longest_window_days() as i32;
+        (self.now != Millis::MIN)
+            .then(|| crate::event::utc_day(self.now).saturating_sub(longest - 1))
+    }
+
+    /// The first day of a CANCEL that an order holding only that CANCEL keeps: `horizon` and
+    /// the longest seller window back (`None` before time moves).
+    fn cancel_kept_from(&self) -> Option<i32> {
+        let day = crate::event::DAY_MS;
+        let horizon_days = (self.cfg.horizon.saturating_add(day - 1) / day).min(i32::MAX.into());
+        Some(self.first_window_day()?.saturating_sub(horizon_days as i32))
     }
 
     /// The latest verdict of every package, as records, sorted by package key.

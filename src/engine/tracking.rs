@@ -251,7 +251,16 @@ impl TrackingStage {
         let i = self.entry(&s.tracking);
         let entry = &mut self.entries[i];
         entry.subs.retain(|sub| sub.package != s.package);
-        let overloaded = entry.subs.len() >= max;
+        // Only the subscriptions whose window reaches this one's start count toward the
+        // bound: a placeholder typed over months is not one typed by many sellers at once,
+        // and the count does not depend on which ended windows expiry has dropped yet.
+        let shapes = &self.shapes;
+        let concurrent = entry
+            .subs
+            .iter()
+            .filter(|sub| shapes.window(sub).to >= s.from)
+            .count();
+        let overloaded = concurrent >= max;
         if overloaded {
             self.counters.overloaded_subscriptions += 1;
         }
