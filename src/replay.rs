@@ -589,7 +589,13 @@ impl Progress {
         lines.set((done, tenth));
     }
 
+    /// The work is done (the second pass skips lines that were bad, repeated or after
+    /// `--as-of`, so it may not have counted every byte).
     fn finish(&self) {
+        if let Some(lines) = &self.lines {
+            let (done, _) = lines.get();
+            self.inc(self.total.saturating_sub(done));
+        }
         self.bar.finish_and_clear();
     }
 }

@@ -444,7 +444,7 @@ fn replay_reports_progress_on_long_inputs_when_not_on_a_terminal() {
     };
     // Standard error is a pipe here: a long input gets a line per tenth of the work.
     let long = progress(&"\n".repeat(9 << 20));
-    for step in ["replay: 10%", "replay: 50%"] {
+    for step in ["replay: 10%", "replay: 50%", "replay: 100%"] {
         assert!(long.contains(step), "{step} missing from: {long}");
     }
     let short = progress("");
