@@ -322,3 +322,37 @@ fn tracking_expiry_keeps_what_a_window_still_holds_and_drops_the_rest() {
     tracking.expire_before(t + 14 * DAY_MS + 1);
     assert!(tracking.is_empty());
 }
+
+#[test]
+fn following_order_progress_a_scan_is_beyond_retention_only_before_their_bound() {
+    use vtrack::engine::messages::ScanIn;
+    use vtrack::engine::text::PackedStr;
+    use vtrack::engine::tracking::{TrackingOutput, TrackingStage};
+    use vtrack::event::ScanType;
+
+    let t = 1_000 * DAY_MS;
+    let old_scan = |id: &str| {
+        TrackingInput::Scan(ScanIn {
+            carrier: Some(0),
+            tracking: PackedStr::from(id),
+            scan_type: ScanType::Accepted,
+            scanned_at: t - 30 * DAY_MS,
+        })
+    };
+    let late = |stage: &mut TrackingStage, id: &str| {
+        let mut out = TrackingOutput::default();
+        stage.handle(old_scan(id), &mut out);
+        !out.late.is_empty()
+    };
+    // Its own time is a month past the scan: in process, that makes it late.
+    let mut own = TrackingStage::new(EngineConfig::default());
+    own.advance(t);
+    assert!(late(&mut own, "A1"));
+    // Following the order tasks, it is kept while a subscription to come could reach it...
+    let mut following = TrackingStage::new(EngineConfig::default()).following_order_progress();
+    following.advance(t);
+    assert!(!late(&mut following, "A1"));
+    // ...and late once their bound has passed it.
+    following.expire_before(t - 29 * DAY_MS);
+    assert!(late(&mut following, "B1"));
+}

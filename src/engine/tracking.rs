@@ -135,6 +135,10 @@ pub struct TrackingStage {
     index: HashTable<u32>,
     shapes: Shapes,
     now: Millis,
+    /// With [`TrackingStage::following_order_progress`] (`vtrack run`): the bound of the last
+    /// [`TrackingStage::expire_before`], before which a scan is beyond retention. `None`:
+    /// this stage's own time decides (in process, where the order stage shares it).
+    retention_bound: Option<Millis>,
     /// Counters since start.
     pub counters: TrackingCounters,
 }
@@ -148,8 +152,18 @@ impl TrackingStage {
             index: HashTable::new(),
             shapes: Shapes::default(),
             now: Millis::MIN,
+            retention_bound: None,
             counters: TrackingCounters::default(),
         }
+    }
+
+    /// A stage whose scans are beyond retention only before the order tasks' progress
+    /// bound, as [`TrackingStage::expire_before`] receives it, not before its own time less
+    /// the windows: its own time can run ahead of an order task that is behind, whose
+    /// subscriptions could still reach such a scan. Until a bound is known, no scan is.
+    pub fn following_order_progress(mut self) -> Self {
+        self.retention_bound = Some(Millis::MIN);
+        self
     }
 
     /// Processes one message.
@@ -168,9 +182,11 @@ impl TrackingStage {
 
     /// Scans older than this can reach no open or future window.
     fn retention_start(&self) -> Millis {
-        self.now
-            .saturating_sub(self.cfg.horizon)
-            .saturating_sub(self.cfg.lookback)
+        self.retention_bound.unwrap_or_else(|| {
+            self.now
+                .saturating_sub(self.cfg.horizon)
+                .saturating_sub(self.cfg.lookback)
+        })
     }
 
     /// The position of a tracking ID's entry, if held.
@@ -330,6 +346,9 @@ impl TrackingStage {
     /// in flight from an order task that is behind. Returns the number of tracking IDs
     /// dropped.
     pub fn expire_before(&mut self, bound: Millis) -> usize {
+        if let Some(b) = &mut self.retention_bound {
+            *b = (*b).max(bound);
+        }
         let shapes = &self.shapes;
         let entries = &mut self.entries;
         let mut emptied = Vec::new();
@@ -443,6 +462,7 @@ pub struct TrackingStateRef<'a> {
     entries: &'a Slab<Entry>,
     shapes: &'a Shapes,
     now: Millis,
+    retention_bound: Option<Millis>,
     counters: TrackingCounters,
 }
 
@@ -452,6 +472,7 @@ pub struct TrackingState {
     entries: Slab<Entry>,
     shapes: Shapes,
     now: Millis,
+    retention_bound: Option<Millis>,
     counters: TrackingCounters,
 }
 
@@ -462,6 +483,7 @@ impl TrackingStage {
             entries: &self.entries,
             shapes: &self.shapes,
             now: self.now,
+            retention_bound: self.retention_bound,
             counters: self.counters,
         }
     }
@@ -472,6 +494,7 @@ impl TrackingStage {
         stage.entries = state.entries;
         stage.shapes = state.shapes;
         stage.now = state.now;
+        stage.retention_bound = state.retention_bound;
         stage.counters = state.counters;
         let entries = &stage.entries;
         for i in entries.live_indices() {

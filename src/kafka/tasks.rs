@@ -305,7 +305,7 @@ impl TrackingTask {
     /// An empty task.
     pub fn new(partition: i32, ctx: &Ctx<'_>) -> Self {
         TrackingTask {
-            stage: TrackingStage::new(ctx.engine.clone()),
+            stage: TrackingStage::new(ctx.engine.clone()).following_order_progress(),
             clock: WatermarkVector::new(ctx.topo.input_sources()),
             now: Millis::MIN,
             forwarded: Millis::MIN,
