@@ -277,8 +277,8 @@ pub struct EngineConfig {
     pub seller_windows_days: Vec<u32>,
     /// A seller is at risk below this VTR (default 0.95).
     pub vtr_threshold: f64,
-    /// A tracking ID with more packages than this stops matching scans to
-    /// the packages beyond the bound (default 10,000).
+    /// A tracking ID with more packages than this whose windows overlap stops matching
+    /// scans to the packages beyond the bound (default 10,000).
     pub max_packages_per_tracking_id: u32,
 }
 
