@@ -397,30 +397,17 @@ fn queries_to_either_instance_answer_like_replay_and_metrics_add_up() {
     );
     // Orders no later event can change were dropped, and counted.
     assert!(forgotten > 0, "the oldest final packages are forgotten");
-    let expired_packages: f64 = all
-        .iter()
-        .filter_map(|s| {
-            s.get(&format!(
-                "{}{{stage=\"order\"}}",
-                vtrack::metrics::EXPIRED_ENTRIES
-            ))
-        })
-        .sum();
+    let expired = |stage: &str| -> f64 {
+        let series = format!("{}{{stage=\"{stage}\"}}", vtrack::metrics::EXPIRED_ENTRIES);
+        all.iter().filter_map(|s| s.get(&series)).sum()
+    };
     assert!(
-        expired_packages >= forgotten as f64,
-        "{expired_packages} packages counted as expired, {forgotten} answered 404"
+        expired("order") >= forgotten as f64,
+        "{} packages counted as expired, {forgotten} answered 404",
+        expired("order")
     );
-    let expired_tracking_ids: f64 = all
-        .iter()
-        .filter_map(|s| {
-            s.get(&format!(
-                "{}{{stage=\"tracking\"}}",
-                vtrack::metrics::EXPIRED_ENTRIES
-            ))
-        })
-        .sum();
     assert!(
-        expired_tracking_ids > 0.0,
+        expired("tracking") > 0.0,
         "tracking IDs whose windows have all passed are dropped"
     );
     for text in &texts {

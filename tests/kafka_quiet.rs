@@ -20,9 +20,13 @@ fn produce_to(topic: &str, partition: i32, value: &str) {
     producer.flush(Duration::from_secs(30)).expect("flush");
 }
 
-#[test]
-fn windows_close_although_an_input_partition_stays_quiet() {
-    require_broker!();
+/// A configuration with two internal partitions, idle advance after 1 s and no allowed
+/// lateness, in a directory of its own (kept alive by the first value).
+fn quiet_setup() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    vtrack::config::KafkaConfig,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(
         dir.path(),
@@ -33,6 +37,13 @@ fn windows_close_although_an_input_partition_stays_quiet() {
         ],
     );
     let cfg = load_config(&config).kafka;
+    (dir, config, cfg)
+}
+
+#[test]
+fn windows_close_although_an_input_partition_stays_quiet() {
+    require_broker!();
+    let (_dir, config, cfg) = quiet_setup();
     // Two partitions per input; partition 1 of each never receives anything.
     create_topic(&cfg.confirmations_topic, 2);
     create_topic(&cfg.scans_topic, 2);
@@ -86,16 +97,7 @@ fn a_window_closes_over_quiet_inputs_across_a_restart(
 ) {
     use kafka_support::fixture::{now_ms, stop_gracefully};
     require_broker!();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(
-        dir.path(),
-        &[
-            ("kafka.internal_partitions", "2"),
-            ("kafka.idle_source_after", "\"1s\""),
-            ("engine.allowed_lateness", "\"0s\""),
-        ],
-    );
-    let cfg = load_config(&config).kafka;
+    let (_dir, config, cfg) = quiet_setup();
     create_topic(&cfg.confirmations_topic, 2);
     create_topic(&cfg.scans_topic, 2);
     // A confirmation whose window closes a minute after the latest event time (a CANCEL of
