@@ -194,22 +194,23 @@ fn scrub(mut text: String, secrets: &[String]) -> String {
     text
 }
 
-/// True for a client property whose value is a secret: every property librdkafka marks
-/// sensitive (passwords, key material, `sasl.oauthbearer.config`), and anything named like one.
+/// True for a client property whose value may be a secret: every property librdkafka marks
+/// sensitive (passwords, key material, `sasl.oauthbearer.config`), anything named like one,
+/// misspelled ones included (`sasl.passwd`), and every SASL property: hiding a user name
+/// costs less than showing a password under a name nobody foresaw.
 pub(crate) fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     [
-        "password",
-        "passphrase",
+        "pass",
+        "pwd",
         "secret",
         "jaas",
         "token",
-        "key.pem",
-        "private.key",
-        "ssl.key",
-        "ssl_key",
-        "oauthbearer.config",
+        "key",
+        "private",
+        "oauthbearer",
         "credential",
+        "sasl",
     ]
     .iter()
     .any(|s| k.contains(s))

@@ -329,3 +329,46 @@ fn aborted_transactions_are_recovered_in_process_exactly_once() {
     );
     stop_gracefully(&mut child);
 }
+
+#[test]
+fn a_restart_that_takes_another_slot_fences_the_transaction_a_killed_instance_left_open() {
+    require_broker!();
+    let f = Fixture::new(4000);
+    // No configured instance id: each process claims the lowest free slot of the machine.
+    let by_slot = [("VTRACK_INSTANCE_ID", ""), ("HOSTNAME", "fence-test")];
+    let (mut first, log_1) = f.spawn_with_env("unused", &by_slot);
+    let ready = poll_until(DEFAULT_DEADLINE, || {
+        log_text(&log_1).contains("state restored")
+    });
+    assert!(ready, "the first instance never started");
+    let (mut second, log_2) = f.spawn_with_env("unused", &by_slot);
+    let ready = poll_until(DEFAULT_DEADLINE, || {
+        log_text(&log_2).contains("state restored")
+    });
+    assert!(ready, "the second instance never started");
+    std::thread::scope(|scope| {
+        // The input keeps coming for 20 s, so the second instance dies in a transaction that
+        // holds records.
+        scope.spawn(|| f.produce_paced(20));
+        let started = poll_until(Duration::from_secs(60), || {
+            consume_all(&[&f.cfg.verdicts_topic], Until::end()).len() > 200
+        });
+        assert!(started, "no verdicts within 60 s");
+        second.0.kill().expect("SIGKILL");
+        let _ = second.0.wait();
+        stop_gracefully(&mut first);
+    });
+    // The second instance died inside a transaction; the first slot was freed cleanly. The
+    // restart takes the first slot, so its own id fences nothing: the killed instance's
+    // transaction would stall every read_committed reader for minutes unless the restart
+    // fences the gone slot.
+    let (mut third, log_3) = f.spawn_with_env("unused", &by_slot);
+    let records = f.assert_converges(&[&log_1, &log_2, &log_3]);
+    assert_exactly_once(&records);
+    assert!(
+        log_text(&log_3).contains("fenced the transactions of a gone instance slot"),
+        "{}",
+        log_text(&log_3)
+    );
+    stop_gracefully(&mut third);
+}

@@ -109,7 +109,10 @@ mod tests {
         ] {
             assert!(crate::config::is_secret(key), "{key}");
         }
-        for key in ["security.protocol", "sasl.mechanism", "bootstrap.servers"] {
+        for key in ["sasl.passwd", "sasl.pasword", "ssl.keystore.pasword"] {
+            assert!(crate::config::is_secret(key), "misspelled: {key}");
+        }
+        for key in ["security.protocol", "bootstrap.servers", "linger.ms"] {
             assert!(!crate::config::is_secret(key), "{key}");
         }
     }

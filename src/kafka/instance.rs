@@ -7,7 +7,10 @@
 //! `HOSTNAME`, else `vtrack`), then `<host>-1`, `<host>-2`, … A slot is an exclusive lock on a
 //! file under the temporary directory, held for the life of the process and released by the
 //! system when it ends (also on kill -9). So instances started from one configuration on one
-//! machine share the work, and a restarted one takes its slot back (the lowest free one).
+//! machine share the work, and a restarted one takes the lowest free slot. That may not be
+//! the one it had: the slots of this machine whose process is gone ([`stale_slots`]) may
+//! hold a transaction left open by a kill, which would stall every `read_committed` reader
+//! until it times out, so the processor fences them at start-up.
 
 use crate::config::KafkaConfig;
 use std::fs::File;
@@ -21,6 +24,9 @@ pub struct InstanceId {
     pub id: String,
     /// Held while the process lives.
     _slot: Option<File>,
+    /// The other slots of this machine whose process is gone, locked while they are fenced
+    /// (empty when the id was given).
+    pub stale: Vec<InstanceId>,
 }
 
 /// Most slots tried on one machine before giving up on claiming one.
@@ -37,22 +43,68 @@ pub fn claim(k: &KafkaConfig) -> InstanceId {
                 .filter(|s| !s.is_empty())
         });
     if let Some(id) = given {
-        return InstanceId { id, _slot: None };
+        return InstanceId {
+            id,
+            _slot: None,
+            stale: Vec::new(),
+        };
     }
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "vtrack".to_string());
+    let host = host_name();
     match claim_slot(&k.application_id, &host) {
-        Ok(claimed) => claimed,
+        Ok(mut claimed) => {
+            claimed.stale = stale_slots(&k.application_id, &host);
+            claimed
+        }
         Err(e) => {
             warn!(error = %e, id = %host, "cannot claim an instance slot on this machine; using the host name as the instance id (set kafka.instance_id when running several instances on one machine)");
             InstanceId {
                 id: host,
                 _slot: None,
+                stale: Vec::new(),
             }
         }
     }
+}
+
+/// This machine's name: `HOSTNAME`, else the kernel's host name, else `vtrack`.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "vtrack".to_string())
+}
+
+/// The id of slot `slot` of `host`.
+fn slot_id(host: &str, slot: usize) -> String {
+    if slot == 0 {
+        host.to_string()
+    } else {
+        format!("{host}-{slot}")
+    }
+}
+
+/// The slots of `host` that were claimed once (their lock file exists) and whose process is
+/// gone (this process can lock them), each locked until dropped.
+pub fn stale_slots(application_id: &str, host: &str) -> Vec<InstanceId> {
+    let dir = slot_dir(application_id);
+    let mut stale = Vec::new();
+    for slot in 0..MAX_SLOTS {
+        let id = slot_id(host, slot);
+        let path = dir.join(format!("{}.lock", file_safe(&id)));
+        let Ok(file) = File::options().write(true).open(&path) else {
+            break; // slots are claimed in order: none beyond the first never claimed
+        };
+        if file.try_lock().is_ok() {
+            stale.push(InstanceId {
+                id,
+                _slot: Some(file),
+                stale: Vec::new(),
+            });
+        }
+    }
+    stale
 }
 
 /// The first slot of `host` whose lock file this process could lock.
@@ -60,11 +112,7 @@ fn claim_slot(application_id: &str, host: &str) -> std::io::Result<InstanceId> {
     let dir = slot_dir(application_id);
     std::fs::create_dir_all(&dir)?;
     for slot in 0..MAX_SLOTS {
-        let id = if slot == 0 {
-            host.to_string()
-        } else {
-            format!("{host}-{slot}")
-        };
+        let id = slot_id(host, slot);
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -75,6 +123,7 @@ fn claim_slot(application_id: &str, host: &str) -> std::io::Result<InstanceId> {
                 return Ok(InstanceId {
                     id,
                     _slot: Some(file),
+                    stale: Vec::new(),
                 })
             }
             Err(std::fs::TryLockError::WouldBlock) => continue,
@@ -119,6 +168,23 @@ mod tests {
         assert_eq!(second.id, "host-1");
         drop(first);
         assert_eq!(claim_slot(&app, "host").expect("slot").id, "host");
+        let _ = std::fs::remove_dir_all(slot_dir(&app));
+    }
+
+    #[test]
+    fn slots_whose_process_is_gone_are_stale_and_live_ones_are_not() {
+        let app = format!("instance-stale-test-{}", std::process::id());
+        let first = claim_slot(&app, "host").expect("slot");
+        let second = claim_slot(&app, "host").expect("slot");
+        let third = claim_slot(&app, "host").expect("slot");
+        assert!(stale_slots(&app, "host").is_empty(), "all three are live");
+        drop(second);
+        let stale: Vec<String> = stale_slots(&app, "host")
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(stale, ["host-1"]);
+        drop((first, third));
         let _ = std::fs::remove_dir_all(slot_dir(&app));
     }
 

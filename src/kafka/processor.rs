@@ -913,6 +913,27 @@ fn advertised_url(config: &Config, server: Option<&HttpServer>) -> String {
 /// librdkafka's own thread every 3 s, whatever the poll loop does.
 const SESSION_TIMEOUT_MS: &str = "10000";
 
+/// Fences the transactional ids of this machine's instance slots whose process is gone: a
+/// process killed in a transaction and restarted in another slot would otherwise leave that
+/// transaction open until it times out, stalling every `read_committed` reader.
+fn fence_stale_slots(
+    client: &rdkafka::ClientConfig,
+    k: &crate::config::KafkaConfig,
+    stale: Vec<super::instance::InstanceId>,
+) {
+    for slot in stale {
+        let id = format!("{}-{}", k.application_id, slot.id);
+        match super::recovery::fence(client, &id) {
+            Ok(()) => {
+                info!(transactional_id = %id, "fenced the transactions of a gone instance slot")
+            }
+            Err(e) => {
+                warn!(transactional_id = %id, error = %k.redact(&e.to_string()), "cannot fence a gone instance slot")
+            }
+        }
+    }
+}
+
 /// Runs the processor until `stop` is set, then commits and leaves the group.
 pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let k = &config.kafka;
@@ -931,6 +952,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let topo = Topology::new(k, cp, sp);
     let transactional_id = format!("{}-{}", k.application_id, instance);
     let producer = transactional_producer(&client, &transactional_id)?;
+    fence_stale_slots(&client, k, claimed.stale);
     let directory = Arc::new(Directory::default());
     let reader_stop = Arc::new(AtomicBool::new(false));
     let reader =

@@ -98,7 +98,7 @@ impl Lookup for KafkaLookup {
                 None => Answer::NotFound(format!(
                     "no package `{package_id}` of order `{order_id}` of seller `{seller_id}`: \
                      never confirmed, or final and out of every seller window, so no longer \
-                     held (its last verdict is on the tracking-verdicts topic)"
+                     held (its final verdict was written to the tracking-verdicts topic)"
                 )),
             })
         })

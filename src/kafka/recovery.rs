@@ -64,6 +64,19 @@ pub fn transactional_producer(
     Ok(producer)
 }
 
+/// Ends whatever transaction an earlier process left open under `transactional_id` (a
+/// producer that initialises transactions under an id fences that id's older producers and
+/// aborts their open transaction), so that `read_committed` readers do not wait for it to
+/// time out.
+pub fn fence(client: &ClientConfig, transactional_id: &str) -> Result<(), KafkaError> {
+    let producer: BaseProducer = client
+        .clone()
+        .set("transactional.id", transactional_id)
+        .set("enable.idempotence", "true")
+        .create()?;
+    producer.init_transactions(TXN_TIMEOUT)
+}
+
 /// Counts recent failures, so a failure that keeps coming back stops the instance.
 #[derive(Debug, Default)]
 pub struct FailureBudget {

@@ -297,6 +297,24 @@ impl Fixture {
         produce(&self.cfg.scans_topic, &self.input[1].0, &self.input[1].1);
     }
 
+    /// Writes the workload into the input topics over about `seconds`, in 20 batches, so
+    /// that instances are in the middle of their work for that long.
+    pub fn produce_paced(&self, seconds: u64) {
+        let [(confirmations, conf_clocks), (scans, scan_clocks)] = &self.input;
+        let batches = 20;
+        let chunk = |lines: &[(String, String)]| lines.len().div_ceil(batches).max(1);
+        let mut c = confirmations.chunks(chunk(confirmations));
+        let mut s = scans.chunks(chunk(scans));
+        for _ in 0..batches {
+            produce(&self.cfg.confirmations_topic, c.next().unwrap_or(&[]), &[]);
+            produce(&self.cfg.scans_topic, s.next().unwrap_or(&[]), &[]);
+            // Pacing the load, not waiting for anything.
+            std::thread::sleep(Duration::from_millis(seconds * 1000 / batches as u64));
+        }
+        produce(&self.cfg.confirmations_topic, &[], conf_clocks);
+        produce(&self.cfg.scans_topic, &[], scan_clocks);
+    }
+
     pub fn spawn(&self, instance: &str) -> (KillOnDrop, std::path::PathBuf) {
         self.spawn_with_env(instance, &[])
     }
