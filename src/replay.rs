@@ -544,8 +544,9 @@ const LONG_INPUT_BYTES: u64 = 8 << 20;
 /// Progress of a replay over `total` bytes (both passes).
 struct Progress {
     bar: ProgressBar,
-    /// With [`ShowProgress::Lines`]: bytes done, and the next tenth to report.
-    lines: Option<std::cell::Cell<(u64, u64)>>,
+    /// With [`ShowProgress::Lines`]: the next tenth to report (the bytes done are the bar's
+    /// position, hidden or not).
+    lines: Option<std::cell::Cell<u64>>,
     total: u64,
 }
 
@@ -565,7 +566,7 @@ impl Progress {
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
-        let lines = (show == ShowProgress::Lines).then(|| std::cell::Cell::new((0, 1)));
+        let lines = (show == ShowProgress::Lines).then(|| std::cell::Cell::new(1));
         Progress { bar, lines, total }
     }
 
@@ -575,8 +576,8 @@ impl Progress {
         let Some(lines) = &self.lines else {
             return;
         };
-        let (mut done, mut tenth) = lines.get();
-        done += bytes;
+        let done = self.bar.position();
+        let mut tenth = lines.get();
         while tenth <= 10 && done.saturating_mul(10) >= tenth * self.total {
             eprintln!(
                 "replay: {}% ({} of {} MiB read, inputs are read twice)",
@@ -586,15 +587,14 @@ impl Progress {
             );
             tenth += 1;
         }
-        lines.set((done, tenth));
+        lines.set(tenth);
     }
 
     /// The work is done (the second pass skips lines that were bad, repeated or after
     /// `--as-of`, so it may not have counted every byte).
     fn finish(&self) {
-        if let Some(lines) = &self.lines {
-            let (done, _) = lines.get();
-            self.inc(self.total.saturating_sub(done));
+        if self.lines.is_some() {
+            self.inc(self.total.saturating_sub(self.bar.position()));
         }
         self.bar.finish_and_clear();
     }

@@ -92,8 +92,7 @@ pub fn stale_slots(application_id: &str, host: &str) -> Vec<InstanceId> {
     let mut stale = Vec::new();
     for slot in 0..MAX_SLOTS {
         let id = slot_id(host, slot);
-        let path = dir.join(format!("{}.lock", file_safe(&id)));
-        let Ok(file) = File::options().write(true).open(&path) else {
+        let Ok(file) = File::options().write(true).open(lock_path(&dir, &id)) else {
             break; // slots are claimed in order: none beyond the first never claimed
         };
         if file.try_lock().is_ok() {
@@ -117,7 +116,7 @@ fn claim_slot(application_id: &str, host: &str) -> std::io::Result<InstanceId> {
             .create(true)
             .truncate(false)
             .write(true)
-            .open(dir.join(format!("{}.lock", file_safe(&id))))?;
+            .open(lock_path(&dir, &id))?;
         match file.try_lock() {
             Ok(()) => {
                 return Ok(InstanceId {
@@ -133,6 +132,11 @@ fn claim_slot(application_id: &str, host: &str) -> std::io::Result<InstanceId> {
     Err(std::io::Error::other(format!(
         "all {MAX_SLOTS} slots are taken"
     )))
+}
+
+/// The lock file of the slot named `id`.
+fn lock_path(dir: &std::path::Path, id: &str) -> PathBuf {
+    dir.join(format!("{}.lock", file_safe(id)))
 }
 
 /// Where the slot locks of an application live.

@@ -522,10 +522,8 @@ impl Worker {
         committed: &TopicPartitionList,
     ) -> Result<(), RunError> {
         for e in assigned.elements() {
-            let source = match self.topo.kind(e.topic()) {
-                Some(TopicKind::Confirmations) => Source::Confirmations(e.partition()),
-                Some(TopicKind::Scans) => Source::Scans(e.partition()),
-                _ => continue,
+            let Some(source) = self.topo.input_source(e.topic(), e.partition()) else {
+                continue;
             };
             let orders = self.orders.values().map(|t| &t.clock);
             let tracking = self.tracking.values().map(|t| &t.clock);
@@ -534,18 +532,15 @@ impl Worker {
                 clock.seed(t, wall_now());
             }
         }
-        let mut parts = Vec::new();
-        for e in committed.elements() {
-            let input = matches!(
-                self.topo.kind(e.topic()),
-                Some(TopicKind::Confirmations | TopicKind::Scans)
-            );
-            if let (true, Offset::Offset(end)) = (input, e.offset()) {
-                if end > 0 {
-                    parts.push((e.topic().to_string(), e.partition(), end));
-                }
-            }
-        }
+        let parts: Vec<(String, i32, i64)> = committed
+            .elements()
+            .iter()
+            .filter(|e| self.topo.input_source(e.topic(), e.partition()).is_some())
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(end) if end > 0 => Some((e.topic().to_string(), e.partition(), end)),
+                _ => None,
+            })
+            .collect();
         if parts.is_empty() {
             return Ok(());
         }
@@ -553,15 +548,12 @@ impl Worker {
         let wall = wall_now();
         let latest_allowed = wall.saturating_add(self.config.kafka.max_future_skew);
         for (topic, partition, payload) in records_before(&reader, &parts, LAST_RECORD_WAIT) {
-            let (source, time) = match self.topo.kind(&topic) {
-                Some(TopicKind::Scans) => (
-                    Source::Scans(partition),
-                    decode_scan(&payload).map(|s| s.scanned_at),
-                ),
-                _ => (
-                    Source::Confirmations(partition),
-                    decode_confirmation(&payload).map(|c| c.confirmed_at),
-                ),
+            let Some(source) = self.topo.input_source(&topic, partition) else {
+                continue;
+            };
+            let time = match source {
+                Source::Scans(_) => decode_scan(&payload).map(|s| s.scanned_at),
+                _ => decode_confirmation(&payload).map(|c| c.confirmed_at),
             };
             let clock = self.inputs.get_mut(&source);
             if let (Ok(t), Some(clock)) = (time, clock) {

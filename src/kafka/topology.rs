@@ -106,6 +106,15 @@ impl Topology {
             .collect()
     }
 
+    /// The watermark source of a partition of an input topic, `None` for any other topic.
+    pub fn input_source(&self, topic: &str, partition: i32) -> Option<Source> {
+        match self.kind(topic)? {
+            TopicKind::Confirmations => Some(Source::Confirmations(partition)),
+            TopicKind::Scans => Some(Source::Scans(partition)),
+            _ => None,
+        }
+    }
+
     /// What a topic the consumer reads is, `None` for any other topic.
     pub fn kind(&self, topic: &str) -> Option<TopicKind> {
         TopicKind::ALL.into_iter().find(|k| self.topic(*k) == topic)
