@@ -504,3 +504,55 @@ fn health_follows_start_up_restore_and_shutdown() {
         );
     }
 }
+
+/// The internal partitions of each stage a member of `/v1/instances` owns.
+fn stage_partitions(member: &Value) -> [Vec<u64>; 3] {
+    [
+        "order_partitions",
+        "tracking_partitions",
+        "seller_partitions",
+    ]
+    .map(|stage| {
+        member[stage]
+            .as_array()
+            .map(|ps| ps.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn an_instance_that_joins_takes_its_share_of_every_stage() {
+    require_broker!();
+    let f = Fixture::new(200);
+    let (mut a, log_a) = f.spawn("sa");
+    let addr = http_addr(&log_a);
+    let members = || get_json(&addr, "/v1/instances").1["members"].clone();
+    let alone = poll_until(DEFAULT_DEADLINE, || {
+        members()
+            .as_array()
+            .is_some_and(|m| m.len() == 1 && stage_partitions(&m[0])[0].len() == 3)
+    });
+    assert!(alone, "the first instance should own every partition");
+    // A second instance joins (a scale-up): it must take a share of each stage, not a
+    // whole stage, and partition p of every stage stays on one instance.
+    let (mut b, _log_b) = f.spawn("sb");
+    let mut last = Value::Null;
+    let shared = poll_until(Duration::from_secs(120), || {
+        last = members();
+        let Some(m) = last.as_array().filter(|m| m.len() == 2) else {
+            return false;
+        };
+        let owned: Vec<[Vec<u64>; 3]> = m.iter().map(stage_partitions).collect();
+        let stage_total = |s: usize| owned.iter().map(|o| o[s].len()).sum::<usize>();
+        (0..3).all(|s| stage_total(s) == 3)
+            && owned.iter().all(|[orders, tracking, sellers]| {
+                !orders.is_empty() && orders == tracking && orders == sellers
+            })
+    });
+    assert!(
+        shared,
+        "each instance should own a share of every stage: {last}"
+    );
+    stop_gracefully(&mut b);
+    stop_gracefully(&mut a);
+}

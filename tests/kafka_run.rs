@@ -51,8 +51,12 @@ fn log_text(log: &Path) -> String {
 /// Starts two instances given these ids (`""`: none given), waits until both hold
 /// partitions (so the work is really split), produces the input and checks that the
 /// outputs equal replay, exactly once. Returns the instances, still running, and their logs.
-fn two_instances_share_the_work(f: &Fixture, ids: [&str; 2]) -> [(KillOnDrop, PathBuf); 2] {
-    let [a, b] = ids.map(|id| f.spawn(id));
+fn two_instances_share_the_work(
+    f: &Fixture,
+    ids: [&str; 2],
+    env: &[(&str, &str)],
+) -> [(KillOnDrop, PathBuf); 2] {
+    let [a, b] = ids.map(|id| f.spawn_with_env(id, env));
     let assigned = |log: &Path| {
         std::fs::read_to_string(log)
             .unwrap_or_default()
@@ -70,7 +74,23 @@ fn two_instances_share_the_work(f: &Fixture, ids: [&str; 2]) -> [(KillOnDrop, Pa
 fn two_instances_split_the_work_and_give_the_same_results() {
     require_broker!();
     let f = Fixture::new(2000);
-    for (mut child, _) in two_instances_share_the_work(&f, ["a", "b"]) {
+    for (mut child, _) in two_instances_share_the_work(&f, ["a", "b"], &[]) {
+        stop_gracefully(&mut child);
+    }
+}
+
+#[test]
+fn the_classic_group_protocol_still_works_for_older_brokers() {
+    require_broker!();
+    let f = Fixture::new(1000);
+    let classic = [("VTRACK_KAFKA_PROPERTIES_GROUP_PROTOCOL", "classic")];
+    for (mut child, log) in two_instances_share_the_work(&f, ["ca", "cb"], &classic) {
+        let text = log_text(&log);
+        let started = text.lines().find(|l| l.contains("vtrack run started"));
+        assert!(
+            started.is_some_and(|l| l.contains("group_protocol") && l.contains("\"classic\"")),
+            "{started:?}"
+        );
         stop_gracefully(&mut child);
     }
 }
@@ -80,7 +100,7 @@ fn instances_started_alike_on_one_machine_take_distinct_ids_and_share_the_work()
     require_broker!();
     let f = Fixture::new(2000);
     // No instance id configured or given: each claims a free slot of this machine.
-    let instances = two_instances_share_the_work(&f, ["", ""]);
+    let instances = two_instances_share_the_work(&f, ["", ""], &[]);
     // The id each logged at start (`instance="…"`, between colour codes).
     let id_of = |log: &Path| {
         let text = std::fs::read_to_string(log).unwrap_or_default();

@@ -27,10 +27,12 @@ use crate::engine::intern::Interner;
 use crate::event::Millis;
 use crate::http::health::Health;
 use crate::http::HttpServer;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::producer::Producer;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -647,6 +649,14 @@ impl Worker {
         self.announce_membership_or_leave(false)
     }
 
+    /// Whether any partition is assigned to this instance.
+    fn holds_tasks(&self) -> bool {
+        !(self.orders.is_empty()
+            && self.tracking.is_empty()
+            && self.sellers.is_empty()
+            && self.inputs.is_empty())
+    }
+
     /// Sets the gauges that describe the state: entries and bytes, event-time lag and owned
     /// partitions per stage, at-risk sellers, carriers' valid ratios.
     fn refresh_gauges(&self) {
@@ -787,6 +797,34 @@ impl RebalanceContext {
 }
 
 impl ClientContext for RebalanceContext {
+    /// librdkafka's log lines, as its default does, except the group's refusal of an instance
+    /// id still held by a killed process: expected after a restart, and retried
+    /// ([`instance_id_still_held`]), so it is logged at debug level.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        use RDKafkaLogLevel as L;
+        match level {
+            _ if message.contains(INSTANCE_ID_HELD) => {
+                tracing::debug!(target: "librdkafka", "librdkafka: {fac} {message}")
+            }
+            L::Emerg | L::Alert | L::Critical | L::Error => {
+                error!(target: "librdkafka", "librdkafka: {fac} {message}")
+            }
+            L::Warning => warn!(target: "librdkafka", "librdkafka: {fac} {message}"),
+            L::Notice | L::Info => info!(target: "librdkafka", "librdkafka: {fac} {message}"),
+            L::Debug => tracing::debug!(target: "librdkafka", "librdkafka: {fac} {message}"),
+        }
+    }
+
+    /// Global errors, logged; the instance id still held is logged at debug level (see
+    /// [`RebalanceContext::log`]).
+    fn error(&self, e: KafkaError, reason: &str) {
+        if e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnreleasedInstanceId) {
+            tracing::debug!("librdkafka: {e}: {reason}");
+        } else {
+            error!("librdkafka: {e}: {reason}");
+        }
+    }
+
     /// Lag per owned partition: records between what the loop has read and the end of the
     /// partition (the last stable offset, as the consumer reads committed records only):
     /// the records not fetched yet plus those fetched and not handed out yet.
@@ -899,11 +937,71 @@ fn advertised_url(config: &Config, server: Option<&HttpServer>) -> String {
     format!("http://{host}:{}", server.addr.port())
 }
 
-/// How long the group waits for a stopped (static) member before handing its partitions to
-/// the others, unless `kafka.properties` sets `session.timeout.ms`: 10 s rather than
-/// librdkafka's 45 s, so an instance that left is replaced quickly; heartbeats come from
-/// librdkafka's own thread every 3 s, whatever the poll loop does.
+/// With the classic group protocol (`group.protocol=classic` in `kafka.properties`, for
+/// brokers before 4.0): how long the group waits for a stopped (static) member before handing
+/// its partitions to the others, unless `kafka.properties` sets `session.timeout.ms`: 10 s
+/// rather than librdkafka's 45 s, so an instance that left is replaced quickly; heartbeats
+/// come from librdkafka's own thread every 3 s, whatever the poll loop does. With the
+/// consumer protocol (the default) the broker sets it (`group.consumer.session.timeout.ms`).
 const SESSION_TIMEOUT_MS: &str = "10000";
+
+/// How long to wait before joining again while the group still holds this instance id for a
+/// process that was killed (the broker frees it when that member's session times out).
+const INSTANCE_ID_RETRY: Duration = Duration::from_secs(3);
+
+/// The group consumer. By default it speaks the consumer group protocol (KIP-848, brokers
+/// 4.0 and later) with the broker's `range` assignor: every stage's partitions are spread
+/// evenly over the instances, partition *p* of every internal topic on one instance, and a
+/// rebalance moves only what changes owner. `group.protocol=classic` in `kafka.properties`
+/// falls back to the classic protocol with the `cooperative-sticky` assignor, which balances
+/// the number of partitions an instance holds but not each stage's share.
+fn group_consumer(
+    client: &rdkafka::ClientConfig,
+    k: &crate::config::KafkaConfig,
+    instance: &str,
+    context: RebalanceContext,
+) -> Result<BaseConsumer<RebalanceContext>, RunError> {
+    let mut conf = client.clone();
+    conf.set("group.id", &k.application_id)
+        .set("group.instance.id", instance)
+        .set("isolation.level", "read_committed")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "10")
+        .set("statistics.interval.ms", "5000");
+    if group_protocol(client) == "classic" {
+        conf.set("partition.assignment.strategy", "cooperative-sticky")
+            .set(
+                "session.timeout.ms",
+                client
+                    .get("session.timeout.ms")
+                    .unwrap_or(SESSION_TIMEOUT_MS),
+            );
+    } else {
+        let assignor = client.get("group.remote.assignor").unwrap_or("range");
+        conf.set("group.protocol", "consumer")
+            .set("group.remote.assignor", assignor);
+    }
+    Ok(conf.create_with_context(context)?)
+}
+
+/// The consumer group protocol: `consumer` unless `kafka.properties` says `classic`.
+fn group_protocol(client: &rdkafka::ClientConfig) -> &str {
+    match client.get("group.protocol") {
+        Some("classic") => "classic",
+        _ => "consumer",
+    }
+}
+
+/// True when the group refused to let this instance join because its instance id is still
+/// held by an earlier member (a process of this instance that was killed).
+fn instance_id_still_held(e: &RunError) -> bool {
+    matches!(e, RunError::Kafka(k)
+        if k.rdkafka_error_code() == Some(RDKafkaErrorCode::UnreleasedInstanceId))
+}
+
+/// What librdkafka's log line says when the group refuses an instance id still held.
+const INSTANCE_ID_HELD: &str = "instance ID is still used";
 
 /// Fences the transactional ids of this machine's instance slots whose process is gone: a
 /// process killed in a transaction and restarted in another slot would otherwise leave that
@@ -987,36 +1085,43 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         None
     };
     lock(&worker).url = advertised_url(&config, server.as_ref());
-    let consumer: BaseConsumer<RebalanceContext> = client
-        .clone()
-        .set("group.id", &k.application_id)
-        .set("group.instance.id", &instance)
-        .set("isolation.level", "read_committed")
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("fetch.wait.max.ms", "10")
-        .set("statistics.interval.ms", "5000")
-        .set(
-            "session.timeout.ms",
-            client
-                .get("session.timeout.ms")
-                .unwrap_or(SESSION_TIMEOUT_MS),
-        )
-        .create_with_context(RebalanceContext {
+    info!(
+        instance,
+        application_id = %k.application_id,
+        group_protocol = group_protocol(&client),
+        "vtrack run started"
+    );
+    let result = loop {
+        let context = RebalanceContext {
             worker: worker.clone(),
             health: health.clone(),
-        })?;
-    consumer.subscribe(&topo.subscriptions())?;
-    info!(instance, application_id = %k.application_id, "vtrack run started");
-    let result = poll_loop(
-        &consumer,
-        &worker,
-        &config,
-        &stop,
-        &client,
-        &transactional_id,
-    );
+        };
+        let consumer = group_consumer(&client, k, &instance, context)?;
+        consumer.subscribe(&topo.subscriptions())?;
+        let result = poll_loop(
+            &consumer,
+            &worker,
+            &config,
+            &stop,
+            &client,
+            &transactional_id,
+        );
+        match result {
+            Err(e) if instance_id_still_held(&e) && !lock(&worker).holds_tasks() => {
+                warn!(
+                    instance,
+                    "the group still holds this instance id for an earlier process (killed?); \
+                     joining again once the broker's session timeout frees it"
+                );
+                drop(consumer);
+                let until = Instant::now() + INSTANCE_ID_RETRY;
+                while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            other => break other,
+        }
+    };
     health.set_stopping();
     reader_stop.store(true, Ordering::Relaxed);
     let _ = reader.join();
