@@ -75,12 +75,48 @@ impl Directory {
             .cloned()
     }
 
-    /// Every entry, by instance id.
-    pub fn members(&self) -> Vec<Member> {
+    /// The instances listed as of wall-clock `now` (milliseconds), by instance id: those whose
+    /// entry was written within [`MEMBER_FRESH_MS`] (a live instance rewrites it every
+    /// [`REFRESH_EVERY`]; one killed with `kill -9` leaves no tombstone), each with only the
+    /// partitions no other listed instance claimed after it (a killed instance's partitions
+    /// belong to their new owner at once).
+    pub fn members(&self, now: i64) -> Vec<Member> {
         let members = self.members.read().unwrap_or_else(|p| p.into_inner());
-        members.values().cloned().collect()
+        let live: Vec<&Member> = members
+            .values()
+            .filter(|m| now.saturating_sub(m.updated_at) <= MEMBER_FRESH_MS)
+            .collect();
+        let claimed_later = |m: &Member, kind: TopicKind, p: i32| {
+            live.iter().any(|o| {
+                o.instance_id != m.instance_id
+                    && o.updated_at > m.updated_at
+                    && o.partitions(kind).contains(&p)
+            })
+        };
+        live.iter()
+            .map(|&m| {
+                let keep = |kind: TopicKind| -> Vec<i32> {
+                    let owned = m.partitions(kind).iter().copied();
+                    owned.filter(|&p| !claimed_later(m, kind, p)).collect()
+                };
+                Member {
+                    order_partitions: keep(TopicKind::OrderEvents),
+                    tracking_partitions: keep(TopicKind::TrackingEvents),
+                    seller_partitions: keep(TopicKind::SellerEvents),
+                    ..m.clone()
+                }
+            })
+            .collect()
     }
 }
+
+/// How often an instance rewrites its entry while it runs (besides every assignment and
+/// revocation), so the listing can tell live instances from killed ones.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(30);
+
+/// An entry older than this is not listed: longer than a restore inside a rebalance may keep
+/// an instance from rewriting it (librdkafka's `max.poll.interval.ms`, 5 minutes).
+pub const MEMBER_FRESH_MS: i64 = 6 * 60 * 1000;
 
 /// Reads `topic` from its start into `directory` until `stop` is set.
 pub fn spawn_reader(
@@ -154,6 +190,38 @@ mod tests {
         d.apply("b", None);
         assert_eq!(owner(1).as_deref(), Some("a"));
         d.apply("c", Some(b"not json"));
-        assert_eq!(d.members().len(), 1);
+        assert_eq!(d.members(10).len(), 1);
+    }
+
+    #[test]
+    fn the_listing_drops_stale_entries_and_partitions_claimed_later() {
+        let d = Directory::default();
+        // `a` was killed owning 0 and 1; `b` took 1 later; `c` stands by.
+        d.apply("a", Some(&member("a", vec![0, 1], 1_000)));
+        d.apply("b", Some(&member("b", vec![1], 2_000)));
+        d.apply("c", Some(&member("c", vec![], 3_000)));
+        let listed = |now| -> Vec<(String, Vec<i32>)> {
+            d.members(now)
+                .into_iter()
+                .map(|m| (m.instance_id, m.order_partitions))
+                .collect()
+        };
+        assert_eq!(
+            listed(3_000),
+            vec![
+                ("a".into(), vec![0]),
+                ("b".into(), vec![1]),
+                ("c".into(), vec![])
+            ]
+        );
+        // Once `a` has not rewritten its entry for too long, it is not listed any more;
+        // the others, refreshed, are.
+        d.apply("b", Some(&member("b", vec![0, 1], 1_000 + MEMBER_FRESH_MS)));
+        d.apply("c", Some(&member("c", vec![], 1_000 + MEMBER_FRESH_MS)));
+        let later = 1_001 + MEMBER_FRESH_MS;
+        assert_eq!(
+            listed(later),
+            vec![("b".into(), vec![0, 1]), ("c".into(), vec![])]
+        );
     }
 }

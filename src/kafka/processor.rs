@@ -93,6 +93,8 @@ pub struct Worker {
     inputs: BTreeMap<Source, SourceClock>,
     announced: BTreeMap<Source, Millis>,
     last_announce: Instant,
+    /// When this instance last wrote its instance directory entry.
+    last_membership: Instant,
     started: Instant,
     failure: Option<String>,
     stats: Stats,
@@ -325,11 +327,15 @@ impl Worker {
     }
 
     /// Announces the input partitions' event time (at most every `ANNOUNCE_EVERY`). Tasks
-    /// move their own clocks as they read the announcements.
+    /// move their own clocks as they read the announcements. Rewrites this instance's
+    /// directory entry every [`super::directory::REFRESH_EVERY`].
     fn tick(&mut self) -> Result<(), RunError> {
         if self.last_announce.elapsed() >= ANNOUNCE_EVERY {
             self.last_announce = Instant::now();
             self.announce_inputs()?;
+        }
+        if self.last_membership.elapsed() >= super::directory::REFRESH_EVERY {
+            self.announce_membership()?;
         }
         Ok(())
     }
@@ -639,6 +645,7 @@ impl Worker {
             seller_partitions: self.sellers.keys().copied().collect(),
             updated_at: wall_now(),
         };
+        self.last_membership = Instant::now();
         let value = serde_json::to_vec(&member).unwrap_or_default();
         self.sink
             .send(topic, Some(0), Some(key), Some(&value), None)?;
@@ -1059,6 +1066,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         inputs: BTreeMap::new(),
         announced: BTreeMap::new(),
         last_announce: Instant::now(),
+        last_membership: Instant::now(),
         started: Instant::now(),
         failure: None,
         stats: Stats::default(),

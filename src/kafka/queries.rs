@@ -108,7 +108,7 @@ impl Lookup for KafkaLookup {
         json!({
             "instance_id": self.instance_id,
             "partitions": self.partitions,
-            "members": self.directory.members(),
+            "members": self.directory.members(super::processor::wall_now()),
         })
     }
 
