@@ -1,8 +1,8 @@
 //! The instance directory: which instance owns which internal partition, and the URL its
 //! queries are served on. Each instance writes its own entry (key: instance id) to the
-//! compacted topic `<application_id>-instances` after every assignment and revocation, inside
-//! its transaction, and a tombstone when it stops; every instance reads the whole topic, so
-//! any instance can forward a query to the owner of the key.
+//! compacted topic `<application_id>-instances` after every assignment and revocation and
+//! every 30 s, inside its transaction, and a tombstone when it stops; every instance reads
+//! the whole topic, so any instance can forward a query to the owner of the key.
 
 use super::topology::TopicKind;
 use crate::config::KafkaConfig;
@@ -45,12 +45,28 @@ impl Member {
 }
 
 /// Every instance's latest entry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Directory {
     members: RwLock<BTreeMap<String, Member>>,
+    /// How old an entry may be and still be listed, in milliseconds.
+    fresh_ms: i64,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory::listing_entries_newer_than(MEMBER_FRESH_MS)
+    }
 }
 
 impl Directory {
+    /// An empty directory whose listing leaves out entries older than `fresh_ms`.
+    pub fn listing_entries_newer_than(fresh_ms: i64) -> Directory {
+        Directory {
+            members: RwLock::default(),
+            fresh_ms,
+        }
+    }
+
     /// Applies one record of the topic: an entry, or a tombstone (`None`).
     pub fn apply(&self, key: &str, value: Option<&[u8]>) {
         let mut members = self.members.write().unwrap_or_else(|p| p.into_inner());
@@ -76,7 +92,7 @@ impl Directory {
     }
 
     /// The instances listed as of wall-clock `now` (milliseconds), by instance id: those whose
-    /// entry was written within [`MEMBER_FRESH_MS`] (a live instance rewrites it every
+    /// entry was written within its freshness limit (a live instance rewrites it every
     /// [`REFRESH_EVERY`]; one killed with `kill -9` leaves no tombstone), each with only the
     /// partitions no other listed instance claimed after it (a killed instance's partitions
     /// belong to their new owner at once).
@@ -84,7 +100,7 @@ impl Directory {
         let members = self.members.read().unwrap_or_else(|p| p.into_inner());
         let live: Vec<&Member> = members
             .values()
-            .filter(|m| now.saturating_sub(m.updated_at) <= MEMBER_FRESH_MS)
+            .filter(|m| now.saturating_sub(m.updated_at) <= self.fresh_ms)
             .collect();
         let claimed_later = |m: &Member, kind: TopicKind, p: i32| {
             live.iter().any(|o| {
@@ -114,9 +130,18 @@ impl Directory {
 /// revocation), so the listing can tell live instances from killed ones.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(30);
 
-/// An entry older than this is not listed: longer than a restore inside a rebalance may keep
-/// an instance from rewriting it (librdkafka's `max.poll.interval.ms`, 5 minutes).
+/// An entry older than this is not listed, by default: longer than a restore inside a
+/// rebalance may keep an instance from rewriting it (librdkafka's `max.poll.interval.ms`, 5
+/// minutes by default; [`freshness_for`] follows a configured one).
 pub const MEMBER_FRESH_MS: i64 = 6 * 60 * 1000;
+
+/// The freshness limit for a consumer whose `max.poll.interval.ms` is `max_poll_ms`: a minute
+/// more, and never under [`MEMBER_FRESH_MS`].
+pub fn freshness_for(max_poll_ms: Option<i64>) -> i64 {
+    max_poll_ms.map_or(MEMBER_FRESH_MS, |ms| {
+        MEMBER_FRESH_MS.max(ms.saturating_add(60_000))
+    })
+}
 
 /// Reads `topic` from its start into `directory` until `stop` is set.
 pub fn spawn_reader(
@@ -216,6 +241,8 @@ mod tests {
         );
         // Once `a` has not rewritten its entry for too long, it is not listed any more;
         // the others, refreshed, are.
+        assert_eq!(freshness_for(None), MEMBER_FRESH_MS);
+        assert_eq!(freshness_for(Some(900_000)), 960_000);
         d.apply("b", Some(&member("b", vec![0, 1], 1_000 + MEMBER_FRESH_MS)));
         d.apply("c", Some(&member("c", vec![], 1_000 + MEMBER_FRESH_MS)));
         let later = 1_001 + MEMBER_FRESH_MS;

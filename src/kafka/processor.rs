@@ -334,7 +334,9 @@ impl Worker {
             self.last_announce = Instant::now();
             self.announce_inputs()?;
         }
-        if self.last_membership.elapsed() >= super::directory::REFRESH_EVERY {
+        // A stopping instance has written its tombstone: no entry may follow it.
+        let stopping = self.health.is_stopping();
+        if !stopping && self.last_membership.elapsed() >= super::directory::REFRESH_EVERY {
             self.announce_membership()?;
         }
         Ok(())
@@ -762,6 +764,14 @@ impl Worker {
                 None => {}
             }
         }
+        info!(
+            revoked = tpl.count(),
+            orders = self.orders.len(),
+            tracking = self.tracking.len(),
+            sellers = self.sellers.len(),
+            inputs = self.inputs.len(),
+            "partitions revoked"
+        );
     }
 }
 
@@ -1050,7 +1060,12 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
     let transactional_id = format!("{}-{}", k.application_id, instance);
     let producer = transactional_producer(&client, &transactional_id)?;
     fence_stale_slots(&client, k, claimed.stale);
-    let directory = Arc::new(Directory::default());
+    let max_poll = client
+        .get("max.poll.interval.ms")
+        .and_then(|ms| ms.parse().ok());
+    let directory = Arc::new(Directory::listing_entries_newer_than(
+        super::directory::freshness_for(max_poll),
+    ));
     let reader_stop = Arc::new(AtomicBool::new(false));
     let reader =
         super::directory::spawn_reader(k, &topo.instances, directory.clone(), reader_stop.clone())?;
@@ -1100,6 +1115,9 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         "vtrack run started"
     );
     let result = loop {
+        if stop.load(Ordering::Relaxed) {
+            break Ok(());
+        }
         let context = RebalanceContext {
             worker: worker.clone(),
             health: health.clone(),
