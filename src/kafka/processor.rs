@@ -384,6 +384,9 @@ impl Worker {
             producer.send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
         }
         self.stats.offsets_millis += started.elapsed().as_millis() as u64;
+        // Delivered first, so that the commit's own flush finds nothing to wait for; a
+        // failed delivery fails the commit.
+        self.sink.flush(TXN_TIMEOUT);
         producer.commit_transaction(TXN_TIMEOUT)?;
         producer.begin_transaction()?;
         if let Some(purger) = &self.purger {
@@ -406,7 +409,7 @@ impl Worker {
         // Abort needs the delivery reports of the records still queued served first; the
         // records themselves are discarded with the transaction. A failed send's error is
         // reported again by the abort, so the flush's own result does not matter.
-        let _ = self.sink.producer.flush(TXN_TIMEOUT);
+        self.sink.flush(TXN_TIMEOUT);
         self.sink.producer.abort_transaction(TXN_TIMEOUT)?;
         self.sink.producer.begin_transaction()?;
         Ok(())

@@ -2,9 +2,9 @@
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use std::cell::Cell;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Writes records inside the open transaction.
 pub struct Sink {
@@ -135,7 +135,25 @@ impl Sink {
     pub fn poll(&self) {
         self.producer.poll(Duration::ZERO);
     }
+
+    /// Waits until every record sent has been delivered (or failed), serving delivery
+    /// reports as they come, for at most `timeout`; false when some are still in flight.
+    /// rust-rdkafka's own `flush` serves them in slices of 100 ms that it waits out in full,
+    /// which made every transaction commit take about 100 ms.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.producer.in_flight_count() > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            self.producer.poll(FLUSH_SLICE);
+        }
+        true
+    }
 }
+
+/// How long [`Sink::flush`] waits for delivery reports at a time.
+const FLUSH_SLICE: Duration = Duration::from_millis(1);
 
 /// An input message as it came, for [`Sink::send_as_it_came`].
 pub struct AsItCame<'a, H> {
