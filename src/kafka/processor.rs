@@ -386,7 +386,9 @@ impl Worker {
         self.stats.offsets_millis += started.elapsed().as_millis() as u64;
         // Delivered first, so that the commit's own flush finds nothing to wait for; a
         // failed delivery fails the commit.
-        self.sink.flush(TXN_TIMEOUT);
+        if !self.sink.flush(TXN_TIMEOUT) {
+            return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut).into());
+        }
         producer.commit_transaction(TXN_TIMEOUT)?;
         producer.begin_transaction()?;
         if let Some(purger) = &self.purger {
