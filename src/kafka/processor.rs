@@ -1010,7 +1010,7 @@ fn group_consumer(
 /// The consumer group protocol: `consumer` unless `kafka.properties` says `classic`.
 fn group_protocol(client: &rdkafka::ClientConfig) -> &str {
     match client.get("group.protocol") {
-        Some("classic") => "classic",
+        Some(p) if p.eq_ignore_ascii_case("classic") => "classic",
         _ => "consumer",
     }
 }
