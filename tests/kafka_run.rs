@@ -5,6 +5,7 @@ mod kafka_support;
 
 use kafka_support::fixture::*;
 use kafka_support::*;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -394,4 +395,68 @@ fn a_restart_that_takes_another_slot_fences_the_transaction_a_killed_instance_le
         log_text(&log_3)
     );
     stop_gracefully(&mut third);
+}
+
+/// Contract section 6: output records as protobuf on request, same content as JSON.
+#[test]
+fn verdicts_come_as_protobuf_on_request() {
+    use prost::Message;
+    use vtrack::codec::proto::TrackingVerdict;
+    require_broker!();
+    let f = Fixture::new(500);
+    f.produce();
+    let (mut child, _log) = f.spawn_with_env("pb", &[("VTRACK_KAFKA_OUTPUT_FORMAT", "protobuf")]);
+    // What an acceptance reader compares: status, reasons, finality, warnings, explanation.
+    type Shown = (String, Vec<String>, bool, Vec<String>, String);
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let expected: BTreeMap<String, Shown> = f
+        .verdicts
+        .iter()
+        .map(|(k, v)| {
+            let shown = (
+                v["status"].as_str().unwrap_or_default().to_string(),
+                names(&v["reasons"]),
+                v["final"].as_bool().unwrap_or_default(),
+                names(&v["warnings"]),
+                v["explanation"].as_str().unwrap_or_default().to_string(),
+            );
+            (k.clone(), shown)
+        })
+        .collect();
+    let mut got = BTreeMap::new();
+    let converged = poll_until(Duration::from_secs(180), || {
+        got.clear();
+        for r in consume_all(&[&f.cfg.verdicts_topic], Until::end()) {
+            let payload = r.payload.as_deref().unwrap_or_default();
+            let Ok(m) = TrackingVerdict::decode(payload) else {
+                continue;
+            };
+            let shown: Shown = (
+                m.status().as_str_name().to_string(),
+                m.reasons().map(|x| x.as_str_name().to_string()).collect(),
+                m.r#final,
+                m.warnings().map(|x| x.as_str_name().to_string()).collect(),
+                m.explanation.clone(),
+            );
+            got.insert(r.key_str(), shown);
+        }
+        got == expected
+    });
+    let differing = expected.iter().find(|(k, v)| got.get(*k) != Some(*v));
+    assert!(
+        converged,
+        "{} of {} packages as protobuf; first difference: {differing:?} vs {:?}",
+        got.len(),
+        expected.len(),
+        differing.and_then(|(k, _)| got.get(k))
+    );
+    stop_gracefully(&mut child);
 }
