@@ -819,13 +819,13 @@ impl RebalanceContext {
 }
 
 impl ClientContext for RebalanceContext {
-    /// librdkafka's log lines, as its default does, except the group's refusal of an instance
-    /// id still held by a killed process: expected after a restart, and retried
-    /// ([`instance_id_still_held`]), so it is logged at debug level.
+    /// librdkafka's log lines, as its default does, except the group's refusals that `run`
+    /// answers by joining again ([`Refusal`]): those are logged at debug level, and `run`
+    /// says what it does.
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
         use RDKafkaLogLevel as L;
         match level {
-            _ if message.contains(INSTANCE_ID_HELD) => {
+            _ if REFUSALS_LOGGED.iter().any(|r| message.contains(r)) => {
                 tracing::debug!(target: "librdkafka", "librdkafka: {fac} {message}")
             }
             L::Emerg | L::Alert | L::Critical | L::Error => {
@@ -837,10 +837,11 @@ impl ClientContext for RebalanceContext {
         }
     }
 
-    /// Global errors, logged; the instance id still held is logged at debug level (see
-    /// [`RebalanceContext::log`]).
+    /// Global errors, logged; a [`Refusal`] at debug level (see [`RebalanceContext::log`]).
     fn error(&self, e: KafkaError, reason: &str) {
-        if e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnreleasedInstanceId) {
+        if REFUSALS_LOGGED.iter().any(|r| reason.contains(r))
+            || e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnreleasedInstanceId)
+        {
             tracing::debug!("librdkafka: {e}: {reason}");
         } else {
             error!("librdkafka: {e}: {reason}");
@@ -981,6 +982,7 @@ fn group_consumer(
     client: &rdkafka::ClientConfig,
     k: &crate::config::KafkaConfig,
     instance: &str,
+    protocol: &str,
     context: RebalanceContext,
 ) -> Result<BaseConsumer<RebalanceContext>, RunError> {
     let mut conf = client.clone();
@@ -991,8 +993,9 @@ fn group_consumer(
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "10")
         .set("statistics.interval.ms", "5000");
-    if group_protocol(client) == "classic" {
-        conf.set("partition.assignment.strategy", "cooperative-sticky")
+    if protocol == CLASSIC {
+        conf.set("group.protocol", CLASSIC)
+            .set("partition.assignment.strategy", "cooperative-sticky")
             .set(
                 "session.timeout.ms",
                 client
@@ -1007,23 +1010,47 @@ fn group_consumer(
     Ok(conf.create_with_context(context)?)
 }
 
+/// The classic group protocol's name.
+const CLASSIC: &str = "classic";
+
 /// The consumer group protocol: `consumer` unless `kafka.properties` says `classic`.
-fn group_protocol(client: &rdkafka::ClientConfig) -> &str {
+fn group_protocol(client: &rdkafka::ClientConfig) -> &'static str {
     match client.get("group.protocol") {
-        Some(p) if p.eq_ignore_ascii_case("classic") => "classic",
+        Some(p) if p.eq_ignore_ascii_case(CLASSIC) => CLASSIC,
         _ => "consumer",
     }
 }
 
-/// True when the group refused to let this instance join because its instance id is still
-/// held by an earlier member (a process of this instance that was killed).
-fn instance_id_still_held(e: &RunError) -> bool {
-    matches!(e, RunError::Kafka(k)
-        if k.rdkafka_error_code() == Some(RDKafkaErrorCode::UnreleasedInstanceId))
+/// Why the group refused to let this instance join, where joining again is the answer.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Its instance id is still held by an earlier member (a process of this instance that
+    /// was killed): join again once the broker's session timeout frees it.
+    InstanceIdHeld,
+    /// The broker does not offer the consumer group protocol (before Kafka 4.0, or
+    /// `group.coordinator.rebalance.protocols` without `consumer`): join with the classic one.
+    NoConsumerProtocol,
 }
 
-/// What librdkafka's log line says when the group refuses an instance id still held.
-const INSTANCE_ID_HELD: &str = "instance ID is still used";
+/// The refusal `e` is, if any, for an instance that joined with `protocol`.
+fn refusal(e: &RunError, protocol: &str) -> Option<Refusal> {
+    let RunError::Kafka(k) = e else {
+        return None;
+    };
+    match k.rdkafka_error_code()? {
+        RDKafkaErrorCode::UnreleasedInstanceId => Some(Refusal::InstanceIdHeld),
+        RDKafkaErrorCode::UnsupportedVersion if protocol != CLASSIC => {
+            Some(Refusal::NoConsumerProtocol)
+        }
+        _ => None,
+    }
+}
+
+/// What librdkafka's log lines say when the group refuses a join for a [`Refusal`].
+const REFUSALS_LOGGED: [&str; 2] = [
+    "instance ID is still used",
+    "ConsumerGroupHeartbeat fatal error: Broker: API version not supported",
+];
 
 /// Fences the transactional ids of this machine's instance slots whose process is gone: a
 /// process killed in a transaction and restarted in another slot would otherwise leave that
@@ -1119,6 +1146,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         group_protocol = group_protocol(&client),
         "vtrack run started"
     );
+    let mut protocol = group_protocol(&client);
     let result = loop {
         if stop.load(Ordering::Relaxed) {
             break Ok(());
@@ -1127,7 +1155,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
             worker: worker.clone(),
             health: health.clone(),
         };
-        let consumer = group_consumer(&client, k, &instance, context)?;
+        let consumer = group_consumer(&client, k, &instance, protocol, context)?;
         consumer.subscribe(&topo.subscriptions())?;
         let result = poll_loop(
             &consumer,
@@ -1137,20 +1165,33 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
             &client,
             &transactional_id,
         );
-        match result {
-            Err(e) if instance_id_still_held(&e) && !lock(&worker).holds_tasks() => {
+        let refused = match &result {
+            Err(e) if !lock(&worker).holds_tasks() => refusal(e, protocol),
+            _ => None,
+        };
+        drop(consumer);
+        match refused {
+            Some(Refusal::InstanceIdHeld) => {
                 warn!(
                     instance,
                     "the group still holds this instance id for an earlier process (killed?); \
                      joining again once the broker's session timeout frees it"
                 );
-                drop(consumer);
                 let until = Instant::now() + INSTANCE_ID_RETRY;
                 while Instant::now() < until && !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(50));
                 }
             }
-            other => break other,
+            Some(Refusal::NoConsumerProtocol) => {
+                warn!(
+                    "the broker does not offer the consumer group protocol (KIP-848: Kafka 4.0 \
+                     or later, with `consumer` in group.coordinator.rebalance.protocols): \
+                     joining with the classic protocol; \"group.protocol\" = \"classic\" in \
+                     [kafka.properties] says so up front"
+                );
+                protocol = CLASSIC;
+            }
+            None => break result,
         }
     };
     health.set_stopping();
@@ -1261,5 +1302,43 @@ fn input_message(msg: &BorrowedMessage<'_>) -> InputMessage {
             .map(|h| (h.key.to_string(), h.value.map(serde_bytes::ByteBuf::from)))
             .collect(),
         value: msg.payload().unwrap_or_default().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kafka(code: RDKafkaErrorCode) -> RunError {
+        RunError::Kafka(KafkaError::MessageConsumptionFatal(code))
+    }
+
+    #[test]
+    fn the_protocol_is_the_consumer_one_unless_classic_is_asked_for() {
+        let mut client = rdkafka::ClientConfig::new();
+        assert_eq!(group_protocol(&client), "consumer");
+        client.set("group.protocol", "Classic");
+        assert_eq!(group_protocol(&client), CLASSIC);
+    }
+
+    #[test]
+    fn refusals_worth_joining_again_are_told_apart() {
+        let held = kafka(RDKafkaErrorCode::UnreleasedInstanceId);
+        assert_eq!(refusal(&held, "consumer"), Some(Refusal::InstanceIdHeld));
+        let old_broker = kafka(RDKafkaErrorCode::UnsupportedVersion);
+        assert_eq!(
+            refusal(&old_broker, "consumer"),
+            Some(Refusal::NoConsumerProtocol)
+        );
+        // Already classic: nothing older to fall back to.
+        assert_eq!(refusal(&old_broker, CLASSIC), None);
+        assert_eq!(
+            refusal(
+                &kafka(RDKafkaErrorCode::GroupAuthorizationFailed),
+                "consumer"
+            ),
+            None
+        );
+        assert_eq!(refusal(&RunError::Topics("x".into()), "consumer"), None);
     }
 }
