@@ -1146,27 +1146,44 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
         group_protocol = group_protocol(&client),
         "vtrack run started"
     );
-    let mut protocol = group_protocol(&client);
-    let result = loop {
+    let result = join_and_poll(&worker, &health, &config, &client, &stop, &transactional_id);
+    health.set_stopping();
+    reader_stop.store(true, Ordering::Relaxed);
+    let _ = reader.join();
+    drop(server);
+    result
+}
+
+/// Joins the group and runs the poll loop until `stop` is set; after a [`Refusal`] of the
+/// join, joins again as it says.
+fn join_and_poll(
+    worker: &Arc<Mutex<Worker>>,
+    health: &Arc<Health>,
+    config: &Config,
+    client: &rdkafka::ClientConfig,
+    stop: &AtomicBool,
+    transactional_id: &str,
+) -> Result<(), RunError> {
+    let k = &config.kafka;
+    let (instance, topics): (String, Vec<String>) = {
+        let w = lock(worker);
+        let topics = w.topo.subscriptions().into_iter().map(String::from);
+        (w.instance_id.clone(), topics.collect())
+    };
+    let mut protocol = group_protocol(client);
+    loop {
         if stop.load(Ordering::Relaxed) {
-            break Ok(());
+            return Ok(());
         }
         let context = RebalanceContext {
             worker: worker.clone(),
             health: health.clone(),
         };
-        let consumer = group_consumer(&client, k, &instance, protocol, context)?;
-        consumer.subscribe(&topo.subscriptions())?;
-        let result = poll_loop(
-            &consumer,
-            &worker,
-            &config,
-            &stop,
-            &client,
-            &transactional_id,
-        );
+        let consumer = group_consumer(client, k, &instance, protocol, context)?;
+        consumer.subscribe(&topics.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let result = poll_loop(&consumer, worker, config, stop, client, transactional_id);
         let refused = match &result {
-            Err(e) if !lock(&worker).holds_tasks() => refusal(e, protocol),
+            Err(e) if !lock(worker).holds_tasks() => refusal(e, protocol),
             _ => None,
         };
         drop(consumer);
@@ -1191,14 +1208,9 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<(), RunError> {
                 );
                 protocol = CLASSIC;
             }
-            None => break result,
+            None => return result,
         }
-    };
-    health.set_stopping();
-    reader_stop.store(true, Ordering::Relaxed);
-    let _ = reader.join();
-    drop(server);
-    result
+    }
 }
 
 /// Polls, handles and commits until `stop` is set; then commits, leaves the directory and
