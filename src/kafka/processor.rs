@@ -839,9 +839,7 @@ impl ClientContext for RebalanceContext {
 
     /// Global errors, logged; a [`Refusal`] at debug level (see [`RebalanceContext::log`]).
     fn error(&self, e: KafkaError, reason: &str) {
-        if REFUSALS_LOGGED.iter().any(|r| reason.contains(r))
-            || e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnreleasedInstanceId)
-        {
+        if REFUSALS_LOGGED.iter().any(|r| reason.contains(r)) {
             tracing::debug!("librdkafka: {e}: {reason}");
         } else {
             error!("librdkafka: {e}: {reason}");

@@ -147,7 +147,7 @@ impl Sink {
         loop {
             // Times out at once by design; it wakes the brokers to send without lingering.
             let _ = self.producer.flush(Duration::ZERO);
-            self.producer.poll(Duration::ZERO);
+            self.poll();
             if self.producer.in_flight_count() == 0 {
                 return true;
             }
