@@ -21,6 +21,10 @@ late_confirmations_topic = "$app-late-confirmations"
 dead_letter_topic = "$app-dead-letters"
 late_events_topic = "$app-late-events"
 internal_partitions = 4
+# No wall-clock advance of idle inputs: once the backlog is handled the group goes quiet, so
+# "no lag left" marks its end (with it, input partitions idle for 30 s would keep announcing
+# their time and the internal topics would never be empty).
+idle_source_after = "0s"
 [http]
 bind = "127.0.0.1:0"
 TOML

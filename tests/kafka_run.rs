@@ -135,6 +135,82 @@ fn an_instance_killed_mid_stream_and_restarted_loses_and_doubles_nothing() {
     stop_gracefully(&mut second);
 }
 
+/// What an instance has logged so far, without colour codes.
+fn plain_log(log: &Path) -> String {
+    log_text(log)
+        .split("\x1b[")
+        .enumerate()
+        .map(|(i, part)| match part.split_once('m') {
+            Some((_, rest)) if i > 0 => rest,
+            _ => part,
+        })
+        .collect()
+}
+
+/// The number after `records=` on the "state restored" line of a log.
+fn restored_records(log: &Path) -> Option<u64> {
+    let text = plain_log(log);
+    let line = text.lines().find(|l| l.contains("state restored"))?;
+    let after = line.split("records=").nth(1)?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn a_restart_reads_only_the_latest_snapshot_of_each_task() {
+    require_broker!();
+    let f = Fixture::new(1000);
+    f.produce();
+    let (mut first, log) = f.spawn("snap");
+    f.assert_converges(&[&log]);
+    // A stop snapshots every task that has read records: the first, then three more after a
+    // record at the same event time on every input partition (the watermarks it sends reach
+    // every task). Compaction leaves the active segment alone: each changelog partition holds
+    // four snapshots.
+    stop_gracefully(&mut first);
+    let app = &f.cfg.application_id;
+    let internal = ["order", "tracking", "seller"].map(|s| format!("{app}-{s}-events"));
+    let mut consumed = vec![
+        f.cfg.confirmations_topic.as_str(),
+        f.cfg.scans_topic.as_str(),
+    ];
+    consumed.extend(internal.iter().map(|t| t.as_str()));
+    let clocks: Vec<String> = (0..PARTITIONS)
+        .map(|p| vtrack::codec::scan_to_json(&clock_scan(p, f.end)))
+        .collect();
+    let mut logs = vec![log];
+    for _ in 0..3 {
+        let (mut next, log) = f.spawn("snap");
+        let restored = poll_until(DEFAULT_DEADLINE, || restored_records(&log).is_some());
+        assert!(restored, "no restore logged:\n{}", plain_log(&log));
+        produce(&f.cfg.scans_topic, &[], &clocks);
+        let handled = poll_until(DEFAULT_DEADLINE, || group_lag(app, &consumed) == 0);
+        assert!(handled, "the clock records were not handled");
+        stop_gracefully(&mut next);
+        logs.push(log);
+    }
+    let changelogs = ["order", "tracking", "seller"].map(|s| format!("{app}-{s}-changelog"));
+    let held = consume_all(&changelogs.each_ref().map(|t| t.as_str()), Until::end()).len() as u64;
+    let (mut last, log) = f.spawn("snap");
+    let restored = poll_until(DEFAULT_DEADLINE, || restored_records(&log).is_some());
+    assert!(restored, "no restore logged:\n{}", plain_log(&log));
+    let read = restored_records(&log).expect("records read");
+    let text = plain_log(&log);
+    assert!(
+        text.contains("snapshots=9") && text.contains("replay=0"),
+        "every task should restore from its snapshot alone:\n{text}"
+    );
+    // Each snapshot here is one chunk and a manifest: the restore reads the latest one (and
+    // what else lies in the last few offsets), not all four.
+    assert!(
+        read * 2 <= held,
+        "the restore read {read} of the {held} changelog records"
+    );
+    logs.push(log);
+    let records = f.assert_converges(&logs.iter().map(|l| l.as_path()).collect::<Vec<_>>());
+    assert_exactly_once(&records);
+    stop_gracefully(&mut last);
+}
+
 #[test]
 fn instances_joining_and_leaving_mid_stream_change_no_result() {
     require_broker!();

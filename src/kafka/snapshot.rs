@@ -7,6 +7,14 @@
 //! snapshot and re-reads only its input from that offset to the committed one (design guide
 //! section 4), so a restore costs the live state plus the records since the snapshot.
 //!
+//! A snapshot writes the tombstones of its predecessor's extra chunks first, then its chunks,
+//! then the manifest, in one transaction: its chunks are the records right before its
+//! manifest. A restore reads the last few records of the changelog partition for the latest
+//! manifest, then only the chunks before it, not the older snapshots that compaction has not
+//! removed yet (the active segment is never compacted). When that finds no complete snapshot
+//! (a snapshot of an older layout, records of an aborted transaction in between) it reads the
+//! whole partition.
+//!
 //! A snapshot is due when the task has read as many records since the last one as the last
 //! one held entries (at least [`MIN_RECORDS`], at most once per [`MIN_INTERVAL`]), and always
 //! before its partition is revoked and at shutdown.
@@ -31,6 +39,9 @@ pub const CHUNK_BYTES: usize = 512 * 1024;
 pub const MIN_RECORDS: u64 = 20_000;
 /// Shortest time between two periodic snapshots of a task.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+/// Records at the end of a changelog partition read for its latest manifest (the manifest, then
+/// its transaction's commit marker, is usually last).
+pub const TAIL_RECORDS: i64 = 4;
 /// Key of the record naming the latest snapshot.
 pub const MANIFEST_KEY: &str = "manifest";
 
@@ -114,15 +125,18 @@ pub fn chunk_value(epoch: i64, bytes: &[u8]) -> Vec<u8> {
 #[derive(Debug, Default)]
 pub struct Collected {
     manifest: Option<Manifest>,
+    /// Offset of the latest manifest record.
+    manifest_at: Option<i64>,
     chunks: HashMap<u32, Vec<u8>>,
 }
 
 impl Collected {
-    /// Applies one changelog record (a tombstone when `value` is `None`).
-    pub fn apply(&mut self, key: &[u8], value: Option<&[u8]>) {
+    /// Applies the changelog record at `offset` (a tombstone when `value` is `None`).
+    pub fn apply(&mut self, offset: i64, key: &[u8], value: Option<&[u8]>) {
         let key = String::from_utf8_lossy(key);
         if key == MANIFEST_KEY {
             self.manifest = value.and_then(|v| postcard::from_bytes(v).ok());
+            self.manifest_at = Some(offset);
         } else if let Some(i) = key.strip_prefix("chunk/").and_then(|i| i.parse().ok()) {
             match value {
                 Some(v) => {
@@ -133,6 +147,13 @@ impl Collected {
                 }
             }
         }
+    }
+
+    /// The offsets from the first chunk of the latest manifest's snapshot to the manifest,
+    /// where that snapshot lies if written whole in one transaction.
+    pub fn latest_span(&self) -> Option<(i64, i64)> {
+        let (m, at) = (self.manifest?, self.manifest_at?);
+        Some((at - i64::from(m.chunks), at + 1))
     }
 
     /// The latest complete snapshot: its manifest and bytes.
@@ -245,28 +266,32 @@ mod tests {
             offset: 10,
             chunks: 2,
         };
-        c.apply(b"chunk/0", Some(&chunk_value(1, b"ab")));
-        c.apply(b"chunk/1", Some(&chunk_value(1, b"cd")));
+        c.apply(0, b"chunk/0", Some(&chunk_value(1, b"ab")));
+        c.apply(1, b"chunk/1", Some(&chunk_value(1, b"cd")));
         c.apply(
+            2,
             MANIFEST_KEY.as_bytes(),
             Some(&postcard::to_stdvec(&m1).unwrap()),
         );
         assert_eq!(c.snapshot(), Some((m1, b"abcd".to_vec())));
+        assert_eq!(c.latest_span(), Some((0, 3)));
         // A newer snapshot with one chunk; the stale chunk is tombstoned.
         let m2 = Manifest {
             epoch: 2,
             offset: 20,
             chunks: 1,
         };
-        c.apply(b"chunk/0", Some(&chunk_value(2, b"xyz")));
-        c.apply(b"chunk/1", None);
+        c.apply(4, b"chunk/1", None);
+        c.apply(5, b"chunk/0", Some(&chunk_value(2, b"xyz")));
         c.apply(
+            6,
             MANIFEST_KEY.as_bytes(),
             Some(&postcard::to_stdvec(&m2).unwrap()),
         );
         assert_eq!(c.snapshot(), Some((m2, b"xyz".to_vec())));
+        assert_eq!(c.latest_span(), Some((5, 7)));
         // A chunk of another epoch makes the snapshot unusable.
-        c.apply(b"chunk/0", Some(&chunk_value(3, b"zz")));
+        c.apply(8, b"chunk/0", Some(&chunk_value(3, b"zz")));
         assert_eq!(c.snapshot(), None);
     }
 }
@@ -362,9 +387,9 @@ impl Out<'_> {
         (self.forced.contains(t.input, t.partition) || clock.due()).then_some(offset)
     }
 
-    /// Writes a task's snapshot of `entries` entries taken at input `offset` (chunks,
-    /// tombstones for stale chunks, manifest), and marks its input before that offset for
-    /// purging.
+    /// Writes a task's snapshot of `entries` entries taken at input `offset` (tombstones for
+    /// the last snapshot's extra chunks, chunks, manifest: the chunks right before the
+    /// manifest), and marks its input before that offset for purging.
     fn write(
         &mut self,
         t: &Target<'_>,
@@ -379,13 +404,12 @@ impl Out<'_> {
                 .send(t.changelog, Some(t.partition), key, value, None)
         };
         let epoch = super::processor::wall_now();
-        let mut chunks = 0u32;
-        for chunk in bytes.chunks(CHUNK_BYTES) {
-            send(chunk_key(chunks), Some(&chunk_value(epoch, chunk)))?;
-            chunks += 1;
-        }
+        let chunks = bytes.chunks(CHUNK_BYTES).len() as u32;
         for stale in chunks..clock.chunks {
             send(chunk_key(stale), None)?;
+        }
+        for (i, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
+            send(chunk_key(i as u32), Some(&chunk_value(epoch, chunk)))?;
         }
         let manifest = Manifest {
             epoch,
@@ -430,10 +454,9 @@ impl super::processor::Worker {
         reader: &rdkafka::consumer::BaseConsumer,
         ends: &[(String, i32, i64)],
     ) -> Result<(Starts, u64), super::processor::RunError> {
-        use super::catchup::{read_to_ends, Read};
         use rdkafka::consumer::Consumer;
-        use rdkafka::{Message, Offset};
-        // changelog partition -> (from the beginning, to its end); -> (input topic, its end)
+        use rdkafka::Offset;
+        // changelog partition -> (its first offset, its end); -> (input topic, its end)
         let mut parts = std::collections::BTreeMap::new();
         let mut inputs: HashMap<(String, i32), (String, i64)> = HashMap::new();
         for (topic, p, end) in ends {
@@ -446,27 +469,47 @@ impl super::processor::Worker {
             };
             let (low, high) = reader.fetch_watermarks(changelog, *p, Duration::from_secs(30))?;
             if high > low {
-                parts.insert((changelog.to_string(), *p), (Offset::Beginning, high));
+                parts.insert((changelog.to_string(), *p), (low, high));
                 inputs.insert((changelog.to_string(), *p), (topic.clone(), *end));
             }
         }
-        let mut collected: HashMap<(String, i32), Collected> = HashMap::new();
         let mut read = 0u64;
-        read_to_ends(reader, &parts, "restoring snapshots", |r| {
-            if let Read::Record(m) = r {
-                read += 1;
-                collected
-                    .entry((m.topic().to_string(), m.partition()))
-                    .or_default()
-                    .apply(m.key().unwrap_or_default(), m.payload());
+        // The tail of each partition: its latest manifest, often with its whole snapshot.
+        let tails = parts
+            .iter()
+            .map(|(k, &(low, high))| {
+                let from = (high - TAIL_RECORDS).max(low);
+                (k.clone(), (Offset::Offset(from), high))
+            })
+            .collect();
+        let mut spans = std::collections::BTreeMap::new();
+        let mut snapshots = Vec::new();
+        for (k, c) in collect_changelog(reader, &tails, &mut read)? {
+            if let Some(snapshot) = c.snapshot() {
+                snapshots.push((k, snapshot));
+            } else if let Some((from, to)) = c.latest_span() {
+                let from = Offset::Offset(from.max(parts[&k].0));
+                spans.insert(k, (from, to));
             }
-            Ok(())
-        })?;
+        }
+        // The chunks right before it; the whole partition where they are not a snapshot.
+        snapshots.extend(
+            collect_changelog(reader, &spans, &mut read)?
+                .into_iter()
+                .filter_map(|(k, c)| Some((k, c.snapshot()?))),
+        );
+        let whole = parts
+            .iter()
+            .filter(|(k, _)| !snapshots.iter().any(|(s, _)| s == *k))
+            .map(|(k, &(_, high))| (k.clone(), (Offset::Beginning, high)))
+            .collect();
+        snapshots.extend(
+            collect_changelog(reader, &whole, &mut read)?
+                .into_iter()
+                .filter_map(|(k, c)| Some((k, c.snapshot()?))),
+        );
         let mut starts = HashMap::new();
-        for ((changelog, p), c) in collected {
-            let Some((manifest, bytes)) = c.snapshot() else {
-                continue;
-            };
+        for ((changelog, p), (manifest, bytes)) in snapshots {
             let (input, end) = inputs[&(changelog.clone(), p)].clone();
             if manifest.offset > end {
                 tracing::warn!(%changelog, p, "snapshot ahead of the committed offset: ignored");
@@ -492,6 +535,29 @@ impl super::processor::Worker {
         }
         Ok((starts, read))
     }
+}
+
+/// Reads `parts` (`(changelog, partition) -> (start, end)`) and collects each partition's
+/// records; counts them in `read`.
+fn collect_changelog(
+    reader: &rdkafka::consumer::BaseConsumer,
+    parts: &std::collections::BTreeMap<(String, i32), (rdkafka::Offset, i64)>,
+    read: &mut u64,
+) -> Result<HashMap<(String, i32), Collected>, super::processor::RunError> {
+    use super::catchup::{read_to_ends, Read};
+    use rdkafka::Message;
+    let mut collected: HashMap<(String, i32), Collected> = HashMap::new();
+    read_to_ends(reader, parts, "restoring snapshots", |r| {
+        if let Read::Record(m) = r {
+            *read += 1;
+            collected
+                .entry((m.topic().to_string(), m.partition()))
+                .or_default()
+                .apply(m.offset(), m.key().unwrap_or_default(), m.payload());
+        }
+        Ok(())
+    })?;
+    Ok(collected)
 }
 
 impl super::processor::Worker {

@@ -197,6 +197,35 @@ pub fn topic_partitions(topic: &str) -> Option<i32> {
     ready_topics().get(topic).copied()
 }
 
+/// How many records of `topics` consumer group `group` has not committed yet: the sum over
+/// their partitions of the end offset less the group's committed offset (0 once the group has
+/// handled and committed everything, transaction markers included).
+pub fn group_lag(group: &str, topics: &[&str]) -> i64 {
+    let consumer: BaseConsumer = client_config()
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for topic in topics {
+        for p in 0..topic_partitions(topic).unwrap_or(0) {
+            tpl.add_partition(topic, p);
+        }
+    }
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed offsets");
+    committed
+        .elements()
+        .iter()
+        .map(|e| {
+            let (_, high) = consumer
+                .fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(10))
+                .expect("watermarks");
+            high - e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(0)
+        })
+        .sum()
+}
+
 /// Whether `topic` exists (and is ready).
 pub fn topic_exists(topic: &str) -> bool {
     topic_partitions(topic).is_some()
