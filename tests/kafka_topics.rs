@@ -83,6 +83,18 @@ fn ensure_topics_creates_every_topic_with_its_partitions_and_policy() {
             "internal event topic {name} keeps its records"
         );
     }
+    for t in [
+        InternalTopic::OrderChangelog,
+        InternalTopic::TrackingChangelog,
+        InternalTopic::SellerChangelog,
+    ] {
+        let name = internal_topic(&cfg.application_id, t);
+        assert_eq!(
+            topic_config(&name).get("segment.bytes").map(String::as_str),
+            Some("67108864"),
+            "changelog {name} rolls its segments at 64 MiB, for compaction"
+        );
+    }
 
     // A second call finds everything in place and changes nothing.
     let again = ensure_plan(&cfg, &plan).expect("second ensure_plan");

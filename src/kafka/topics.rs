@@ -110,6 +110,12 @@ impl fmt::Display for InternalTopic {
     }
 }
 
+/// `segment.bytes` of the changelogs (64 MiB instead of the broker's 1 GiB): compaction never
+/// touches a partition's active segment, where every snapshot since the last roll stays;
+/// smaller segments let the older snapshots go sooner. A restore reads only the latest one
+/// whatever the segments.
+pub const CHANGELOG_SEGMENT_BYTES: u64 = 64 << 20;
+
 /// The name of internal topic `name` of application `app`: `<app>-<suffix>`.
 pub fn internal_topic(app: &str, name: InternalTopic) -> String {
     format!("{app}-{}", name.suffix())
@@ -198,7 +204,12 @@ impl TopicSpec {
         if let TopicRole::Internal(t) = role {
             if t == InternalTopic::Instances {
                 partitions = 1;
-            } else if !t.is_changelog() {
+            } else if t.is_changelog() {
+                configs.push((
+                    "segment.bytes".to_string(),
+                    CHANGELOG_SEGMENT_BYTES.to_string(),
+                ));
+            } else {
                 configs.push((
                     "retention.ms".to_string(),
                     REPARTITION_RETENTION_MS.to_string(),
@@ -930,7 +941,7 @@ mod tests {
             .internal(InternalTopic::OrderChangelog)
             .unwrap()
             .create_command("b:9092");
-        assert_eq!(c, "kafka-topics.sh --bootstrap-server b:9092 --create --topic app-order-changelog --partitions 3 --replication-factor 1 --config cleanup.policy=compact");
+        assert_eq!(c, "kafka-topics.sh --bootstrap-server b:9092 --create --topic app-order-changelog --partitions 3 --replication-factor 1 --config cleanup.policy=compact --config segment.bytes=67108864");
     }
 
     #[test]
