@@ -121,6 +121,70 @@ pub fn chunk_value(epoch: i64, bytes: &[u8]) -> Vec<u8> {
     v
 }
 
+/// The changelog records of a snapshot, in the order they are written: tombstones for the
+/// chunks of the last snapshot (`last_chunks`) beyond this one's, the chunks, the manifest.
+/// The chunks are the records right before the manifest, which is what lets a restore read
+/// only them ([`next_read`]).
+pub fn snapshot_records(
+    manifest: &Manifest,
+    bytes: &[u8],
+    last_chunks: u32,
+) -> Vec<(String, Option<Vec<u8>>)> {
+    let mut records: Vec<(String, Option<Vec<u8>>)> = (manifest.chunks..last_chunks)
+        .map(|stale| (chunk_key(stale), None))
+        .collect();
+    for (i, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
+        records.push((
+            chunk_key(i as u32),
+            Some(chunk_value(manifest.epoch, chunk)),
+        ));
+    }
+    let value = postcard::to_stdvec(manifest).unwrap_or_default();
+    records.push((MANIFEST_KEY.to_string(), Some(value)));
+    records
+}
+
+/// Records at the end of a changelog partition read when the last [`TAIL_RECORDS`] hold no
+/// manifest (a snapshot's transaction that aborted after it was written, say).
+pub const WIDE_TAIL_RECORDS: i64 = 64;
+
+/// What to do next for a changelog partition holding offsets `low..high`.
+#[derive(Debug, PartialEq)]
+pub enum Next {
+    /// Install this snapshot: the latest complete one.
+    Snapshot(Manifest, Vec<u8>),
+    /// Read the records of offsets `start..end` (a fresh [`Collected`]).
+    Read(i64, i64),
+    /// The partition holds no complete snapshot.
+    Nothing,
+}
+
+/// The first read of a changelog partition `low..high`: its last few records, where its
+/// latest manifest is.
+pub fn first_read(low: i64, high: i64) -> Next {
+    Next::Read((high - TAIL_RECORDS).max(low), high)
+}
+
+/// What to do after reading offsets `start..end` of a changelog partition `low..high` into
+/// `c`: install the latest snapshot when they hold all of it; else read the span its manifest
+/// names (its chunks are the records right before it), a wider tail when no manifest was
+/// among them, and at last the whole partition.
+pub fn next_read(c: &Collected, (start, end): (i64, i64), (low, high): (i64, i64)) -> Next {
+    if let Some((manifest, bytes)) = c.snapshot() {
+        return Next::Snapshot(manifest, bytes);
+    }
+    if start <= low && end >= high {
+        return Next::Nothing;
+    }
+    match c.latest_span() {
+        Some((from, to)) if (from.max(low), to) != (start, end) => Next::Read(from.max(low), to),
+        None if end == high && end - start < WIDE_TAIL_RECORDS => {
+            Next::Read((high - WIDE_TAIL_RECORDS).max(low), high)
+        }
+        _ => Next::Read(low, high),
+    }
+}
+
 /// The latest records of one changelog partition, assembled into the latest snapshot.
 #[derive(Debug, Default)]
 pub struct Collected {
@@ -257,6 +321,154 @@ fn check(version: u8) -> Result<(), SnapshotError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A changelog partition in memory: `(offset, key, value)`, with offsets left out where
+    /// transaction markers and aborted records lie.
+    type Log = Vec<(i64, String, Option<Vec<u8>>)>;
+
+    /// Appends one committed transaction of `records` (and its commit marker's offset).
+    fn commit(log: &mut Log, next: &mut i64, records: Vec<(String, Option<Vec<u8>>)>) {
+        for (key, value) in records {
+            log.push((*next, key, value));
+            *next += 1;
+        }
+        *next += 1;
+    }
+
+    /// Appends a snapshot of `bytes` at input offset `offset` as [`Out::write`] does.
+    fn snapshot(log: &mut Log, next: &mut i64, epoch: i64, bytes: &[u8], last_chunks: u32) -> u32 {
+        let manifest = Manifest {
+            epoch,
+            offset: epoch * 10,
+            chunks: bytes.chunks(CHUNK_BYTES).len() as u32,
+        };
+        commit(log, next, snapshot_records(&manifest, bytes, last_chunks));
+        manifest.chunks
+    }
+
+    /// What a restore of the partition `low..high` installs, and how many records it reads.
+    fn restore(log: &Log, low: i64, high: i64) -> (Option<(Manifest, Vec<u8>)>, usize) {
+        let (mut step, mut read) = (first_read(low, high), 0);
+        loop {
+            match step {
+                Next::Read(start, end) => {
+                    let mut c = Collected::default();
+                    for (offset, key, value) in log.iter().filter(|r| (start..end).contains(&r.0)) {
+                        read += 1;
+                        c.apply(*offset, key.as_bytes(), value.as_deref());
+                    }
+                    step = next_read(&c, (start, end), (low, high));
+                }
+                Next::Snapshot(m, bytes) => return (Some((m, bytes)), read),
+                Next::Nothing => return (None, read),
+            }
+        }
+    }
+
+    fn state(n: usize, fill: u8) -> Vec<u8> {
+        vec![fill; n]
+    }
+
+    #[test]
+    fn a_restore_reads_the_latest_snapshot_and_not_the_older_ones() {
+        let (mut log, mut next) = (Log::new(), 0);
+        // Snapshots of 3, 1, 4 and then 2 chunks: the last one tombstones two stale chunks.
+        let mut chunks = 0;
+        for (epoch, size) in [
+            (1, 2 * CHUNK_BYTES + 5),
+            (2, 9),
+            (3, 3 * CHUNK_BYTES + 1),
+            (4, CHUNK_BYTES + 1),
+        ] {
+            chunks = snapshot(
+                &mut log,
+                &mut next,
+                epoch,
+                &state(size, epoch as u8),
+                chunks,
+            );
+        }
+        let (found, read) = restore(&log, 0, next);
+        let (m, bytes) = found.expect("a snapshot");
+        assert_eq!((m.epoch, bytes), (4, state(CHUNK_BYTES + 1, 4)));
+        // The tail: the last 4 offsets hold both chunks, the manifest and its marker.
+        assert_eq!(read, 3, "of {} records", log.len());
+        // Two more chunks: the tail holds the manifest and the last two; the span all four.
+        let bytes = state(4 * CHUNK_BYTES, 5);
+        snapshot(&mut log, &mut next, 5, &bytes, chunks);
+        let (found, read) = restore(&log, 0, next);
+        assert_eq!(found.map(|(m, b)| (m.epoch, b)), Some((5, bytes)));
+        assert_eq!(read, 3 + 5, "of {} records", log.len());
+    }
+
+    #[test]
+    fn a_small_snapshot_is_read_with_the_tail_alone() {
+        let (mut log, mut next) = (Log::new(), 0);
+        snapshot(&mut log, &mut next, 1, &state(100, 1), 0);
+        snapshot(&mut log, &mut next, 2, &state(50, 2), 1);
+        let (found, read) = restore(&log, 0, next);
+        assert_eq!(found.map(|(m, b)| (m.epoch, b)), Some((2, state(50, 2))));
+        assert_eq!(read, 2);
+    }
+
+    #[test]
+    fn an_aborted_snapshot_after_the_latest_widens_the_tail() {
+        let (mut log, mut next) = (Log::new(), 0);
+        let mut chunks = 0;
+        for epoch in 1..=40 {
+            chunks = snapshot(&mut log, &mut next, epoch, &state(9, epoch as u8), chunks);
+        }
+        snapshot(&mut log, &mut next, 41, &state(2 * CHUNK_BYTES, 41), chunks);
+        // A snapshot of 10 chunks whose transaction aborted: offsets a reader never sees.
+        next += 11;
+        let (found, read) = restore(&log, 0, next);
+        assert_eq!(
+            found.map(|(m, b)| (m.epoch, b)),
+            Some((41, state(2 * CHUNK_BYTES, 41)))
+        );
+        // Nothing in the last 4 offsets; the last 64 hold the snapshot.
+        let wide = log
+            .iter()
+            .filter(|r| r.0 >= next - WIDE_TAIL_RECORDS)
+            .count();
+        assert!(wide < log.len());
+        assert_eq!(read, wide);
+    }
+
+    #[test]
+    fn a_snapshot_in_the_earlier_layout_is_found_by_reading_everything() {
+        let (mut log, mut next) = (Log::new(), 0);
+        snapshot(&mut log, &mut next, 1, &state(3 * CHUNK_BYTES, 1), 0);
+        // Chunks, then the stale chunks' tombstones, then the manifest.
+        let manifest = Manifest {
+            epoch: 2,
+            offset: 20,
+            chunks: 1,
+        };
+        let mut records = snapshot_records(&manifest, &state(7, 2), 0);
+        let m = records.pop().expect("manifest");
+        records.extend((1..3).map(|i| (chunk_key(i), None)));
+        records.push(m);
+        commit(&mut log, &mut next, records);
+        let (found, read) = restore(&log, 0, next);
+        assert_eq!(found.map(|(m, b)| (m.epoch, b)), Some((2, state(7, 2))));
+        assert_eq!(
+            read,
+            3 + 2 + log.len(),
+            "tail, span, then the whole partition"
+        );
+    }
+
+    #[test]
+    fn a_partition_without_a_manifest_has_no_snapshot() {
+        let (mut log, mut next) = (Log::new(), 0);
+        commit(
+            &mut log,
+            &mut next,
+            vec![(chunk_key(0), Some(chunk_value(1, b"x")))],
+        );
+        assert_eq!(restore(&log, 0, next), (None, 1));
+    }
 
     #[test]
     fn the_latest_complete_snapshot_is_assembled() {
@@ -398,27 +610,17 @@ impl Out<'_> {
         clock: &mut SnapshotClock,
         entries: usize,
     ) -> Result<(), rdkafka::error::KafkaError> {
-        let send = |key: String, value: Option<&[u8]>| {
+        let manifest = Manifest {
+            epoch: super::processor::wall_now(),
+            offset,
+            chunks: bytes.chunks(CHUNK_BYTES).len() as u32,
+        };
+        for (key, value) in snapshot_records(&manifest, bytes, clock.chunks) {
             let key = Some(key.as_bytes());
             self.sink
-                .send(t.changelog, Some(t.partition), key, value, None)
-        };
-        let epoch = super::processor::wall_now();
-        let chunks = bytes.chunks(CHUNK_BYTES).len() as u32;
-        for stale in chunks..clock.chunks {
-            send(chunk_key(stale), None)?;
+                .send(t.changelog, Some(t.partition), key, value.as_deref(), None)?;
         }
-        for (i, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
-            send(chunk_key(i as u32), Some(&chunk_value(epoch, chunk)))?;
-        }
-        let manifest = Manifest {
-            epoch,
-            offset,
-            chunks,
-        };
-        let value = postcard::to_stdvec(&manifest).unwrap_or_default();
-        send(MANIFEST_KEY.to_string(), Some(&value))?;
-        clock.written(entries as u64, chunks);
+        clock.written(entries as u64, manifest.chunks);
         self.purge.push((t.input.to_string(), t.partition, offset));
         Ok(())
     }
@@ -474,40 +676,43 @@ impl super::processor::Worker {
             }
         }
         let mut read = 0u64;
-        // The tail of each partition: its latest manifest, often with its whole snapshot.
-        let tails = parts
+        let mut snapshots = Vec::new();
+        let mut reads: std::collections::BTreeMap<(String, i32), (i64, i64)> = parts
             .iter()
-            .map(|(k, &(low, high))| {
-                let from = (high - TAIL_RECORDS).max(low);
-                (k.clone(), (Offset::Offset(from), high))
+            .filter_map(|(k, &(low, high))| match first_read(low, high) {
+                Next::Read(start, end) => Some((k.clone(), (start, end))),
+                _ => None,
             })
             .collect();
-        let mut spans = std::collections::BTreeMap::new();
-        let mut snapshots = Vec::new();
-        for (k, c) in collect_changelog(reader, &tails, &mut read)? {
-            if let Some(snapshot) = c.snapshot() {
-                snapshots.push((k, snapshot));
-            } else if let Some((from, to)) = c.latest_span() {
-                let from = Offset::Offset(from.max(parts[&k].0));
-                spans.insert(k, (from, to));
+        while !reads.is_empty() {
+            // A reader of its own for each round: partitions assigned again to the same
+            // consumer could show the previous round's position before their fetch restarts.
+            let reader = super::catchup::reader(&self.config.kafka)?;
+            let batch = reads
+                .iter()
+                .map(|(k, &(start, end))| {
+                    let from = if start <= parts[k].0 {
+                        Offset::Beginning
+                    } else {
+                        Offset::Offset(start)
+                    };
+                    (k.clone(), (from, end))
+                })
+                .collect();
+            let mut collected = collect_changelog(&reader, &batch, &mut read)?;
+            let mut next = std::collections::BTreeMap::new();
+            for (k, span) in reads {
+                let c = collected.remove(&k).unwrap_or_default();
+                match next_read(&c, span, parts[&k]) {
+                    Next::Snapshot(manifest, bytes) => snapshots.push((k, (manifest, bytes))),
+                    Next::Read(start, end) => {
+                        next.insert(k, (start, end));
+                    }
+                    Next::Nothing => {}
+                }
             }
+            reads = next;
         }
-        // The chunks right before it; the whole partition where they are not a snapshot.
-        snapshots.extend(
-            collect_changelog(reader, &spans, &mut read)?
-                .into_iter()
-                .filter_map(|(k, c)| Some((k, c.snapshot()?))),
-        );
-        let whole = parts
-            .iter()
-            .filter(|(k, _)| !snapshots.iter().any(|(s, _)| s == *k))
-            .map(|(k, &(_, high))| (k.clone(), (Offset::Beginning, high)))
-            .collect();
-        snapshots.extend(
-            collect_changelog(reader, &whole, &mut read)?
-                .into_iter()
-                .filter_map(|(k, c)| Some((k, c.snapshot()?))),
-        );
         let mut starts = HashMap::new();
         for ((changelog, p), (manifest, bytes)) in snapshots {
             let (input, end) = inputs[&(changelog.clone(), p)].clone();

@@ -207,7 +207,8 @@ pub fn group_lag(group: &str, topics: &[&str]) -> i64 {
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
     for topic in topics {
-        for p in 0..topic_partitions(topic).unwrap_or(0) {
+        let partitions = topic_partitions(topic).unwrap_or_else(|| panic!("no topic {topic}"));
+        for p in 0..partitions {
             tpl.add_partition(topic, p);
         }
     }
