@@ -675,8 +675,10 @@ impl super::processor::Worker {
                 inputs.insert((changelog.to_string(), *p), (topic.clone(), *end));
             }
         }
+        use super::catchup::{read_to_ends, Read};
+        use rdkafka::Message;
         let mut read = 0u64;
-        let mut snapshots = Vec::new();
+        let mut starts = HashMap::new();
         let mut reads: std::collections::BTreeMap<(String, i32), (i64, i64)> = parts
             .iter()
             .filter_map(|(k, &(low, high))| match first_read(low, high) {
@@ -687,7 +689,7 @@ impl super::processor::Worker {
         while !reads.is_empty() {
             // A reader of its own for each round: partitions assigned again to the same
             // consumer could show the previous round's position before their fetch restarts.
-            let reader = super::catchup::reader(&self.config.kafka)?;
+            let round = super::catchup::reader(&self.config.kafka)?;
             let batch = reads
                 .iter()
                 .map(|(k, &(start, end))| {
@@ -699,70 +701,78 @@ impl super::processor::Worker {
                     (k.clone(), (from, end))
                 })
                 .collect();
-            let mut collected = collect_changelog(&reader, &batch, &mut read)?;
+            let mut collected: HashMap<(String, i32), Collected> = HashMap::new();
             let mut next = std::collections::BTreeMap::new();
-            for (k, span) in reads {
-                let c = collected.remove(&k).unwrap_or_default();
-                match next_read(&c, span, parts[&k]) {
-                    Next::Snapshot(manifest, bytes) => snapshots.push((k, (manifest, bytes))),
-                    Next::Read(start, end) => {
-                        next.insert(k, (start, end));
-                    }
-                    Next::Nothing => {}
+            // A partition's snapshot is installed as soon as its read ends, while librdkafka
+            // goes on fetching the others.
+            read_to_ends(&round, &batch, "restoring snapshots", |r| match r {
+                Read::Record(m) => {
+                    read += 1;
+                    collected
+                        .entry((m.topic().to_string(), m.partition()))
+                        .or_default()
+                        .apply(m.offset(), m.key().unwrap_or_default(), m.payload());
+                    Ok(())
                 }
-            }
+                Read::End(topic, p) => {
+                    let k = (topic.to_string(), p);
+                    let c = collected.remove(&k).unwrap_or_default();
+                    match next_read(&c, reads[&k], parts[&k]) {
+                        Next::Snapshot(manifest, bytes) => {
+                            let (input, end) = &inputs[&k];
+                            let at = self.use_snapshot(
+                                reader,
+                                &k.0,
+                                (input, p, *end),
+                                manifest,
+                                &bytes,
+                            )?;
+                            starts.extend(at.map(|offset| ((input.clone(), p), offset)));
+                        }
+                        Next::Read(start, end) => {
+                            next.insert(k, (start, end));
+                        }
+                        Next::Nothing => {}
+                    }
+                    Ok(())
+                }
+            })?;
             reads = next;
-        }
-        let mut starts = HashMap::new();
-        for ((changelog, p), (manifest, bytes)) in snapshots {
-            let (input, end) = inputs[&(changelog.clone(), p)].clone();
-            if manifest.offset > end {
-                tracing::warn!(%changelog, p, "snapshot ahead of the committed offset: ignored");
-                continue;
-            }
-            match self.install_snapshot(&input, p, &bytes, manifest.chunks) {
-                Ok(()) => {
-                    starts.insert((input, p), manifest.offset);
-                }
-                Err(e) => {
-                    // Records before a committed snapshot are purged: without the snapshot,
-                    // the state cannot be rebuilt from what is left.
-                    let (low, _) = reader.fetch_watermarks(&input, p, Duration::from_secs(30))?;
-                    if low > 0 {
-                        return Err(super::processor::RunError::Restore(format!(
-                            "the snapshot in {changelog}[{p}] is unreadable ({e}) and {input}[{p}] \
-                             was purged up to offset {low}: run the vtrack version that wrote it"
-                        )));
-                    }
-                    tracing::warn!(%changelog, p, error = %e, "unreadable snapshot: re-reading the whole input");
-                }
-            }
         }
         Ok((starts, read))
     }
-}
 
-/// Reads `parts` (`(changelog, partition) -> (start, end)`) and collects each partition's
-/// records; counts them in `read`.
-fn collect_changelog(
-    reader: &rdkafka::consumer::BaseConsumer,
-    parts: &std::collections::BTreeMap<(String, i32), (rdkafka::Offset, i64)>,
-    read: &mut u64,
-) -> Result<HashMap<(String, i32), Collected>, super::processor::RunError> {
-    use super::catchup::{read_to_ends, Read};
-    use rdkafka::Message;
-    let mut collected: HashMap<(String, i32), Collected> = HashMap::new();
-    read_to_ends(reader, parts, "restoring snapshots", |r| {
-        if let Read::Record(m) = r {
-            *read += 1;
-            collected
-                .entry((m.topic().to_string(), m.partition()))
-                .or_default()
-                .apply(m.offset(), m.key().unwrap_or_default(), m.payload());
+    /// Installs the snapshot `manifest` names (with `bytes`) read from `changelog` for input
+    /// partition `(input, p)`, committed up to `end`; returns the input offset its state is
+    /// at (`None`: the snapshot is not used, and the input is re-read from its beginning).
+    fn use_snapshot(
+        &mut self,
+        reader: &rdkafka::consumer::BaseConsumer,
+        changelog: &str,
+        (input, p, end): (&str, i32, i64),
+        manifest: Manifest,
+        bytes: &[u8],
+    ) -> Result<Option<i64>, super::processor::RunError> {
+        use rdkafka::consumer::Consumer;
+        if manifest.offset > end {
+            tracing::warn!(%changelog, p, "snapshot ahead of the committed offset: ignored");
+            return Ok(None);
         }
-        Ok(())
-    })?;
-    Ok(collected)
+        let Err(e) = self.install_snapshot(input, p, bytes, manifest.chunks) else {
+            return Ok(Some(manifest.offset));
+        };
+        // Records before a committed snapshot are purged: without the snapshot, the state
+        // cannot be rebuilt from what is left.
+        let (low, _) = reader.fetch_watermarks(input, p, Duration::from_secs(30))?;
+        if low > 0 {
+            return Err(super::processor::RunError::Restore(format!(
+                "the snapshot in {changelog}[{p}] is unreadable ({e}) and {input}[{p}] \
+                 was purged up to offset {low}: run the vtrack version that wrote it"
+            )));
+        }
+        tracing::warn!(%changelog, p, error = %e, "unreadable snapshot: re-reading the whole input");
+        Ok(None)
+    }
 }
 
 impl super::processor::Worker {
