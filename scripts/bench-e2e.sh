@@ -2,12 +2,21 @@
 # End-to-end benchmark on the real broker: a generated workload through `vtrack run`.
 # Reports events/s (input events / time until the group has no lag left) and the time a
 # restarted instance takes to restore its state.
-# Usage: scripts/bench-e2e.sh [PACKAGES]   (default 50000; needs scripts/kafka.sh start)
+# Usage: scripts/bench-e2e.sh [PACKAGES]   (default 50000; needs scripts/kafka.sh start;
+# KEEP_TOPICS=1 keeps the run's topics, deleted at the end otherwise)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages="${1:-50000}"
 app="bench-$(date +%s)"
 dir="$(mktemp -d)"
+# A run at 300,000 packages leaves gigabytes of topics on the broker: delete them at the end
+# (KEEP_TOPICS=1 keeps them to look at).
+cleanup() {
+  if [ "${KEEP_TOPICS:-0}" != 1 ]; then
+    scripts/kafka.sh topics --delete --topic "$app.*" > /dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
 cat > "$dir/vtrack.toml" <<TOML
 [kafka]
 bootstrap_servers = "$(scripts/kafka.sh bootstrap)"
