@@ -71,28 +71,26 @@ fn ensure_topics_creates_every_topic_with_its_partitions_and_policy() {
             "cleanup.policy of {name}"
         );
     }
-    for t in [
+    // Internal event topics keep their records; changelogs roll their segments at 64 MiB, so
+    // that compaction removes old snapshots.
+    let kept = [
         InternalTopic::OrderEvents,
         InternalTopic::TrackingEvents,
         InternalTopic::SellerEvents,
-    ] {
-        let name = internal_topic(&cfg.application_id, t);
-        assert_eq!(
-            topic_config(&name).get("retention.ms").map(String::as_str),
-            Some("-1"),
-            "internal event topic {name} keeps its records"
-        );
-    }
-    for t in [
+    ]
+    .map(|t| (t, "retention.ms", "-1"));
+    let rolled = [
         InternalTopic::OrderChangelog,
         InternalTopic::TrackingChangelog,
         InternalTopic::SellerChangelog,
-    ] {
+    ]
+    .map(|t| (t, "segment.bytes", "67108864"));
+    for (t, key, value) in kept.into_iter().chain(rolled) {
         let name = internal_topic(&cfg.application_id, t);
         assert_eq!(
-            topic_config(&name).get("segment.bytes").map(String::as_str),
-            Some("67108864"),
-            "changelog {name} rolls its segments at 64 MiB, for compaction"
+            topic_config(&name).get(key).map(String::as_str),
+            Some(value),
+            "{key} of {name}"
         );
     }
 
