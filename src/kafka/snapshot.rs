@@ -121,27 +121,25 @@ pub fn chunk_value(epoch: i64, bytes: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The changelog records of a snapshot, in the order they are written: tombstones for the
-/// chunks of the last snapshot (`last_chunks`) beyond this one's, the chunks, the manifest.
+/// The changelog records of a snapshot, in the order they are written (each chunk's value is
+/// made when it is sent): tombstones for the chunks of the last snapshot (`last_chunks`)
+/// beyond this one's, the chunks, the manifest.
 /// The chunks are the records right before the manifest, which is what lets a restore read
 /// only them ([`next_read`]).
-pub fn snapshot_records(
-    manifest: &Manifest,
-    bytes: &[u8],
+pub fn snapshot_records<'a>(
+    manifest: &'a Manifest,
+    bytes: &'a [u8],
     last_chunks: u32,
-) -> Vec<(String, Option<Vec<u8>>)> {
-    let mut records: Vec<(String, Option<Vec<u8>>)> = (manifest.chunks..last_chunks)
-        .map(|stale| (chunk_key(stale), None))
-        .collect();
-    for (i, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
-        records.push((
-            chunk_key(i as u32),
-            Some(chunk_value(manifest.epoch, chunk)),
-        ));
-    }
+) -> impl Iterator<Item = (String, Option<Vec<u8>>)> + 'a {
+    let stale = (manifest.chunks..last_chunks).map(|i| (chunk_key(i), None));
+    let chunks = bytes.chunks(CHUNK_BYTES).enumerate().map(|(i, chunk)| {
+        let value = chunk_value(manifest.epoch, chunk);
+        (chunk_key(i as u32), Some(value))
+    });
     let value = postcard::to_stdvec(manifest).unwrap_or_default();
-    records.push((MANIFEST_KEY.to_string(), Some(value)));
-    records
+    stale
+        .chain(chunks)
+        .chain(std::iter::once((MANIFEST_KEY.to_string(), Some(value))))
 }
 
 /// Records at the end of a changelog partition read when the last [`TAIL_RECORDS`] hold no
@@ -342,7 +340,11 @@ mod tests {
             offset: epoch * 10,
             chunks: bytes.chunks(CHUNK_BYTES).len() as u32,
         };
-        commit(log, next, snapshot_records(&manifest, bytes, last_chunks));
+        commit(
+            log,
+            next,
+            snapshot_records(&manifest, bytes, last_chunks).collect(),
+        );
         manifest.chunks
     }
 
@@ -445,7 +447,7 @@ mod tests {
             offset: 20,
             chunks: 1,
         };
-        let mut records = snapshot_records(&manifest, &state(7, 2), 0);
+        let mut records: Vec<_> = snapshot_records(&manifest, &state(7, 2), 0).collect();
         let m = records.pop().expect("manifest");
         records.extend((1..3).map(|i| (chunk_key(i), None)));
         records.push(m);
