@@ -33,6 +33,12 @@ pub fn reader(cfg: &KafkaConfig) -> Result<BaseConsumer, KafkaError> {
         .create()
 }
 
+/// Closes a reader on a thread of its own: librdkafka takes about 100 ms to close a consumer,
+/// which a restore need not wait for.
+pub fn close_in_background(reader: BaseConsumer) {
+    std::thread::spawn(move || drop(reader));
+}
+
 /// The restore reader's `max.partition.fetch.bytes`, unless `kafka.properties` sets it: 8 MiB
 /// rather than librdkafka's 1 MiB, so that a fetch brings many 512 KB snapshot chunks of a
 /// partition at once instead of one or two (librdkafka's `fetch.max.bytes`, 50 MB, still

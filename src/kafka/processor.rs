@@ -473,7 +473,18 @@ impl Worker {
     /// nothing: those outputs were committed before. Returns the records re-read.
     fn restore(&mut self, ends: &[(String, i32, i64)]) -> Result<u64, RunError> {
         let reader = super::catchup::reader(&self.config.kafka)?;
-        let (starts, changelog_records) = self.load_snapshots(&reader, ends)?;
+        let restored = self.restore_with(&reader, ends);
+        super::catchup::close_in_background(reader);
+        restored
+    }
+
+    /// [`Worker::restore`] through `reader`.
+    fn restore_with(
+        &mut self,
+        reader: &rdkafka::consumer::BaseConsumer,
+        ends: &[(String, i32, i64)],
+    ) -> Result<u64, RunError> {
+        let (starts, changelog_records) = self.load_snapshots(reader, ends)?;
         let start = |t: &str, p: i32| starts.get(&(t.to_string(), p)).copied().unwrap_or(0);
         let left: BTreeMap<(String, i32), i64> = ends
             .iter()
@@ -504,7 +515,7 @@ impl Worker {
             })
             .collect();
         let (mut count, mut last_gauges) = (0u64, Instant::now());
-        read_to_ends(&reader, &parts, "restoring inputs", |read| match read {
+        read_to_ends(reader, &parts, "restoring inputs", |read| match read {
             Read::Record(m) => {
                 self.handle(m, None)?;
                 count += 1;
@@ -560,9 +571,11 @@ impl Worker {
             return Ok(());
         }
         let reader = super::catchup::reader(&self.config.kafka)?;
+        let last_records = records_before(&reader, &parts, LAST_RECORD_WAIT);
+        super::catchup::close_in_background(reader);
         let wall = wall_now();
         let latest_allowed = wall.saturating_add(self.config.kafka.max_future_skew);
-        for (topic, partition, payload) in records_before(&reader, &parts, LAST_RECORD_WAIT) {
+        for (topic, partition, payload) in last_records {
             let Some(source) = self.topo.input_source(&topic, partition) else {
                 continue;
             };

@@ -692,16 +692,12 @@ impl super::processor::Worker {
             // A reader of its own for each round: partitions assigned again to the same
             // consumer could show the previous round's position before their fetch restarts.
             let round = super::catchup::reader(&self.config.kafka)?;
+            // An offset, not `Offset::Beginning`: that one makes librdkafka look the start up
+            // first, which took about half a second here. Changelogs are never purged, so
+            // their first offset does not move.
             let batch = reads
                 .iter()
-                .map(|(k, &(start, end))| {
-                    let from = if start <= parts[k].0 {
-                        Offset::Beginning
-                    } else {
-                        Offset::Offset(start)
-                    };
-                    (k.clone(), (from, end))
-                })
+                .map(|(k, &(start, end))| (k.clone(), (Offset::Offset(start), end)))
                 .collect();
             let mut collected: HashMap<(String, i32), Collected> = HashMap::new();
             let mut next = std::collections::BTreeMap::new();
@@ -739,6 +735,7 @@ impl super::processor::Worker {
                     Ok(())
                 }
             })?;
+            super::catchup::close_in_background(round);
             reads = next;
         }
         Ok((starts, read))
