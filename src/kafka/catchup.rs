@@ -17,13 +17,12 @@ const STALL: Duration = Duration::from_secs(60);
 
 /// A consumer outside the group that reads committed records of the partitions it is given.
 pub fn reader(cfg: &KafkaConfig) -> Result<BaseConsumer, KafkaError> {
-    let client = super::client::client_config(cfg);
+    let mut client = super::client::client_config(cfg);
     let partition_bytes = client
         .get("max.partition.fetch.bytes")
         .unwrap_or(RESTORE_PARTITION_FETCH_BYTES)
         .to_string();
     client
-        .clone()
         .set("group.id", format!("{}-restore", cfg.application_id))
         .set("isolation.level", "read_committed")
         .set("enable.auto.commit", "false")
