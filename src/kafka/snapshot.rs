@@ -157,10 +157,10 @@ pub enum Next {
     Nothing,
 }
 
-/// The first read of a changelog partition `low..high`: its last few records, where its
-/// latest manifest is.
-pub fn first_read(low: i64, high: i64) -> Next {
-    Next::Read((high - TAIL_RECORDS).max(low), high)
+/// The offsets a restore reads first of a changelog partition `low..high`: its last few
+/// records, where its latest manifest is.
+pub fn first_read(low: i64, high: i64) -> (i64, i64) {
+    ((high - TAIL_RECORDS).max(low), high)
 }
 
 /// What to do after reading offsets `start..end` of a changelog partition `low..high` into
@@ -350,7 +350,8 @@ mod tests {
 
     /// What a restore of the partition `low..high` installs, and how many records it reads.
     fn restore(log: &Log, low: i64, high: i64) -> (Option<(Manifest, Vec<u8>)>, usize) {
-        let (mut step, mut read) = (first_read(low, high), 0);
+        let (start, end) = first_read(low, high);
+        let (mut step, mut read) = (Next::Read(start, end), 0);
         loop {
             match step {
                 Next::Read(start, end) => {
@@ -683,10 +684,7 @@ impl super::processor::Worker {
         let mut starts = HashMap::new();
         let mut reads: std::collections::BTreeMap<(String, i32), (i64, i64)> = parts
             .iter()
-            .filter_map(|(k, &(low, high))| match first_read(low, high) {
-                Next::Read(start, end) => Some((k.clone(), (start, end))),
-                _ => None,
-            })
+            .map(|(k, &(low, high))| (k.clone(), first_read(low, high)))
             .collect();
         while !reads.is_empty() {
             // A reader of its own for each round: partitions assigned again to the same
