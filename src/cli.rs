@@ -200,12 +200,19 @@ pub struct DemoArgs {
 }
 
 /// Parses RFC 3339 (with offset) or epoch milliseconds.
+/// Only times in the years 0001 to 9999 are taken, as in the input events.
 pub fn parse_time(s: &str) -> Result<Millis, String> {
-    if let Ok(ms) = s.parse::<Millis>() {
-        return Ok(ms);
+    use crate::codec::{MAX_MILLIS, MIN_MILLIS};
+    let t = match s.parse::<Millis>() {
+        Ok(ms) => ms,
+        Err(_) => crate::timestamp::parse_rfc3339(s).ok_or_else(|| {
+            format!("`{s}` is neither RFC 3339 with an offset nor epoch milliseconds")
+        })?,
+    };
+    if !(MIN_MILLIS..=MAX_MILLIS).contains(&t) {
+        return Err(format!("`{s}` is out of range (years 0001 to 9999)"));
     }
-    crate::timestamp::parse_rfc3339(s)
-        .ok_or_else(|| format!("`{s}` is neither RFC 3339 with an offset nor epoch milliseconds"))
+    Ok(t)
 }
 
 impl WorkloadArgs {
@@ -250,6 +257,7 @@ impl WorkloadArgs {
                 .set(name.trim(), rate)
                 .map_err(|e| anyhow::anyhow!("--mix `{item}`: {e}"))?;
         }
+        o.check_time_range().map_err(anyhow::Error::msg)?;
         Ok(o)
     }
 }
@@ -344,6 +352,9 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 fn run_generate(a: GenerateArgs) -> Result<()> {
+    // Read even when only files are written: a configuration that cannot be read is an error
+    // whatever the outputs.
+    a.config.load()?;
     let opts = a.workload.options(GenerateOptions::default())?;
     let stats = match (&a.confirmations, &a.scans) {
         (Some(confirmations), Some(scans)) if same_file(confirmations, scans) => {

@@ -312,7 +312,10 @@ fn scan_input(
         offset += raw.len();
         bar.inc(raw.len() as u64);
         let number = i as u64 + 1;
-        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        if strip_bom(raw, number)
+            .iter()
+            .all(|b| b.is_ascii_whitespace())
+        {
             continue;
         }
         st.lines += 1;

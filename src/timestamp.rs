@@ -15,6 +15,10 @@ const LAST_DAY: i64 = 2_932_896;
 /// Parses an RFC 3339 timestamp with an explicit offset into epoch milliseconds.
 /// A timestamp without an offset is rejected.
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    // RFC 3339 is ASCII; chrono also takes a Unicode minus sign (U+2212) in the offset.
+    if !s.is_ascii() {
+        return None;
+    }
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.timestamp_millis())
@@ -165,6 +169,8 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:01.5Z"), Some(1500));
         assert_eq!(parse_rfc3339("1970-01-01T00:00:01"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+        // RFC 3339 allows only `+` and `-` before an offset, not a Unicode minus sign.
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01\u{2212}01:00"), None);
     }
 
     #[test]

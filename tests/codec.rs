@@ -201,6 +201,7 @@ fn wrong_types_are_bad_input_naming_the_field() {
         ("package_value_cents", r#"8.5"#, "field `package_value_cents`: expected an integer, found number 8.5"),
         ("package_value_cents", r#"99999999999999999999"#, "field `package_value_cents`: expected an integer, found number 100000000000000000000"),
         ("package_value_cents", r#"18446744073709551615"#, "field `package_value_cents`: integer 18446744073709551615 out of range"),
+        ("package_value_cents", r#"-5"#, "field `package_value_cents`: -5 is negative"),
         ("action", r#"1"#, "field `action`: expected a string, found integer 1"),
         ("action", r#""confirm""#, "field `action`: unknown value \"confirm\""),
         ("ship_method", r#""Parcel""#, "field `ship_method`: unknown value \"Parcel\""),
@@ -214,6 +215,12 @@ fn wrong_types_are_bad_input_naming_the_field() {
             "{key}: {value}"
         );
     }
+}
+
+#[test]
+fn minus_zero_is_the_integer_zero() {
+    let json = minimal_with("package_value_cents", "-0");
+    assert_eq!(confirm(&json).map(|c| c.package_value_cents), Ok(Some(0)));
 }
 
 #[test]
@@ -690,7 +697,7 @@ fn arb_confirmation() -> impl Strategy<Value = Confirmation> {
             text(),
             text(),
             method,
-            any::<Option<i64>>(),
+            proptest::option::of(0..=i64::MAX),
             millis(),
             proptest::option::of(millis()),
         ),

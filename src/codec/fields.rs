@@ -74,7 +74,7 @@ impl ConfirmationFields<'_> {
             carrier: required_to_confirm("carrier", action, self.carrier)?,
             tracking_id: required_to_confirm("tracking_id", action, self.tracking_id)?,
             ship_method: self.ship_method.unwrap_or_default(),
-            package_value_cents: self.package_value_cents,
+            package_value_cents: non_negative("package_value_cents", self.package_value_cents)?,
             confirmed_at: required("confirmed_at", self.confirmed_at)?,
             promised_delivery_at: self.promised_delivery_at,
         })
@@ -108,6 +108,15 @@ fn non_empty(field: &'static str, value: Text<'_>) -> Result<String, DecodeError
         return Err(DecodeError::field_error(field, "must not be empty"));
     }
     Ok(value.into_owned())
+}
+
+/// An optional amount that may not be negative (a negative order value would otherwise earn
+/// the small-envelope exemption).
+fn non_negative(field: &'static str, value: Option<i64>) -> Result<Option<i64>, DecodeError> {
+    match value {
+        Some(v) if v < 0 => Err(DecodeError::field_error(field, format!("{v} is negative"))),
+        v => Ok(v),
+    }
 }
 
 /// An optional string with its default.

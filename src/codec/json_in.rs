@@ -100,6 +100,10 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         Ok(i64::try_from(v).map_or(Scalar::BigUInt(v), Scalar::Int))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // JSON's integer `-0` arrives as a float.
+        if v == 0.0 && v.is_sign_negative() {
+            return Ok(Scalar::Int(0));
+        }
         Ok(Scalar::Float(v))
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {

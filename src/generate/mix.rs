@@ -323,6 +323,15 @@ impl FailureMix {
             "bad_factor" => &mut self.bad_factor,
             _ => return Err(format!("unknown name `{name}`")),
         };
+        // Rates and shares are fractions; the two factors multiply a good seller's rates.
+        let most = if name.ends_with("_factor") {
+            1000.0
+        } else {
+            1.0
+        };
+        if !(0.0..=most).contains(&value) {
+            return Err(format!("`{name}` must lie between 0 and {most}"));
+        }
         *field = value;
         Ok(())
     }

@@ -29,7 +29,7 @@ mod stream;
 use std::io::{BufWriter, Write};
 
 use crate::codec;
-use crate::event::{Event, Millis, HOUR_MS};
+use crate::event::{Event, Millis, DAY_MS, HOUR_MS};
 
 pub use mix::{FailureMix, Scenario};
 pub use stream::Generator;
@@ -90,6 +90,31 @@ impl Default for GenerateOptions {
             ]
             .map(String::from)
             .to_vec(),
+        }
+    }
+}
+
+/// How far before `start` and after its last day the generated events may lie (labels and
+/// recycled IDs before, deliveries, returns and corrections after), with room to spare.
+const EVENT_MARGIN: Millis = 400 * DAY_MS;
+
+impl GenerateOptions {
+    /// Checks that every generated time lies in the years 0001 to 9999, which RFC 3339 (and so
+    /// the NDJSON the generator writes) can express.
+    pub fn check_time_range(&self) -> Result<(), String> {
+        use crate::codec::{MAX_MILLIS, MIN_MILLIS};
+        let end = self
+            .start
+            .checked_add(i64::from(self.days) * DAY_MS + EVENT_MARGIN);
+        let first = self.start.checked_sub(EVENT_MARGIN);
+        match (first, end) {
+            (Some(first), Some(end)) if first >= MIN_MILLIS && end <= MAX_MILLIS => Ok(()),
+            _ => Err(format!(
+                "the events of --start {} and --days {} would not all lie in the years 0001 to \
+                 9999 (RFC 3339 times): keep --start more than 400 days inside that range",
+                crate::timestamp::format_rfc3339(self.start),
+                self.days
+            )),
         }
     }
 }
