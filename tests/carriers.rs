@@ -582,31 +582,6 @@ fn format_mismatch_rules() {
     assert!(!r.format_mismatch(id(&r, "UPS"), &FormatMatch::default()));
 }
 
-#[test]
-fn looks_like_names_the_first_detected_carrier() {
-    let r = reg();
-    let phrase = |t: &str| r.looks_like(&r.analyze(t));
-    assert_eq!(
-        phrase("1Z4F7W2E0312345677").as_deref(),
-        Some("a UPS number")
-    );
-    assert_eq!(
-        phrase("9400191234567876543219").as_deref(),
-        Some("a USPS number")
-    );
-    assert_eq!(phrase("987654321010").as_deref(), Some("a FedEx number"));
-    assert_eq!(
-        phrase("TBA314159265358").as_deref(),
-        Some("an Amazon number")
-    );
-    assert_eq!(
-        phrase("LZ246813576US").as_deref(),
-        Some("a Canada Post number")
-    );
-    assert_eq!(phrase("333222111002"), None);
-    assert_eq!(phrase("HELLO"), None);
-}
-
 // ---------------------------------------------------------------------------------------
 // The file's validation
 // ---------------------------------------------------------------------------------------

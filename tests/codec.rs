@@ -854,6 +854,12 @@ fn category_star_is_refused_as_it_names_all_categories() {
         "{e}"
     );
     assert!(confirm(&minimal_with("category", r#""**""#)).is_ok());
+    // A CANCEL's category plays no part: `*` there does not make it bad input.
+    let cancel = r#"{"event_id":"x","action":"CANCEL","seller_id":"S","order_id":"O","category":"*","confirmed_at":"2026-11-01T10:00:00Z"}"#;
+    assert_eq!(
+        confirm(cancel).map(|c| c.category),
+        Ok("UNCATEGORIZED".to_owned())
+    );
 }
 
 #[test]

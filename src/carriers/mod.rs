@@ -206,21 +206,6 @@ impl CarrierRegistry {
         m.passes & family == 0 && m.passes_with_check_digit & others != 0
     }
 
-    /// A phrase for explanations naming what the ID looks like, such as `"a UPS number"`:
-    /// the first detected carrier by code, by its display name. `None` when none is detected.
-    pub fn looks_like(&self, m: &FormatMatch) -> Option<String> {
-        let set = m.passes & self.integrated;
-        if set == 0 {
-            return None;
-        }
-        let name = self.display_name(set.trailing_zeros() as CarrierId);
-        let article = match name.bytes().next().map(|b| b.to_ascii_uppercase()) {
-            Some(b'A' | b'E' | b'I' | b'O') => "an",
-            _ => "a",
-        };
-        Some(format!("{article} {name} number"))
-    }
-
     /// The integrated carriers a format match detects, as a set.
     pub fn detected_set(&self, m: &FormatMatch) -> CarrierSet {
         m.passes & self.integrated

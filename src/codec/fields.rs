@@ -14,11 +14,15 @@ pub const DEFAULT_MARKETPLACE: &str = "US";
 /// Category of a confirmation that names none.
 pub const DEFAULT_CATEGORY: &str = "UNCATEGORIZED";
 
-/// The category, `UNCATEGORIZED` when none; `*` is refused, as it names all categories in
+/// The category, `UNCATEGORIZED` when none; `*` is refused in a CONFIRM, as it names all categories in
 /// the seller numbers (a package of category `*` would share its row key with them).
-fn category(c: Text<'_>) -> Result<String, DecodeError> {
+fn category(c: Text<'_>, action: Action) -> Result<String, DecodeError> {
     let c = or_default_when_empty(c, DEFAULT_CATEGORY);
     if c == crate::engine::seller::ALL_CATEGORIES {
+        // A CANCEL's category plays no part in any rule: it must not make the CANCEL bad input.
+        if action == Action::Cancel {
+            return Ok(DEFAULT_CATEGORY.to_owned());
+        }
         return Err(DecodeError::Field {
             field: "category",
             why: "`*` names all categories in the seller numbers and cannot be a category".into(),
@@ -70,7 +74,7 @@ impl ConfirmationFields<'_> {
             order_id: non_empty("order_id", self.order_id)?,
             package_id: or_default(self.package_id, ""),
             marketplace: or_default_when_empty(self.marketplace, DEFAULT_MARKETPLACE),
-            category: category(self.category)?,
+            category: category(self.category, action)?,
             carrier: required_to_confirm("carrier", action, self.carrier)?,
             tracking_id: required_to_confirm("tracking_id", action, self.tracking_id)?,
             ship_method: self.ship_method.unwrap_or_default(),

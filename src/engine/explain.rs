@@ -69,9 +69,29 @@ fn push_with_article(s: &mut String, name: &str) {
 
 /// The display name of the first detected carrier, if it is a known one.
 fn detected_name<'a>(x: &ExplainInput<'a>) -> Option<&'a str> {
-    let first = x.record.detected_carriers.first()?;
-    let id = x.carriers.by_code(first)?;
+    let detected = &x.record.detected_carriers;
+    let first = detected.first()?;
+    let home = s10_home_carrier(x.tracking).filter(|h| detected.iter().any(|d| d == h));
+    let id = x.carriers.by_code(home.unwrap_or(first))?;
     Some(x.carriers.display_name(id))
+}
+
+/// The carrier an S10 ID's country code names, when it is one of the carriers that read S10
+/// numbers: `EA123456785US` is a USPS number and `…CA` a Canada Post one, though both
+/// carriers' formats pass either.
+fn s10_home_carrier(tracking: &TrackingId<'_>) -> Option<&'static str> {
+    let TrackingId::Normalized(id) = tracking else {
+        return None;
+    };
+    let b = id.as_bytes();
+    let s10 = b.len() == 13
+        && b[..2].iter().all(u8::is_ascii_alphabetic)
+        && b[2..11].iter().all(u8::is_ascii_digit);
+    match b.get(11..).filter(|_| s10)? {
+        b"US" => Some("USPS"),
+        b"CA" => Some("CANADA_POST"),
+        _ => None,
+    }
 }
 
 /// The UTC day of a time as `YYYY-MM-DD`; nothing when there is no time.
@@ -334,6 +354,17 @@ mod tests {
             sentence(&rec, &id, ScanFacts::default()),
             "This tracking ID looks like a UPS number, not an Amazon number: correct the carrier or the tracking ID."
         );
+    }
+
+    #[test]
+    fn an_s10_number_is_named_after_its_country() {
+        let home = |id: &str| s10_home_carrier(&TrackingId::Normalized(id.into()));
+        assert_eq!(home("EA123456785US"), Some("USPS"));
+        assert_eq!(home("LZ246813576CA"), Some("CANADA_POST"));
+        assert_eq!(home("RR123456785GB"), None);
+        assert_eq!(home("1Z999AA10123456784"), None);
+        assert_eq!(home("E1234567850US"), None);
+        assert_eq!(home("US"), None);
     }
 
     #[test]
