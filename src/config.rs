@@ -48,7 +48,8 @@ pub struct HttpConfig {
     /// loopback only; containers set `0.0.0.0:8080`.
     pub bind: String,
     /// The URL other instances use to reach this one, to forward queries for keys it owns.
-    /// Empty: `http://<host name>:<bind port>`.
+    /// Empty: `http://<bound address>:<bound port>`, with `$HOSTNAME` in place of the address
+    /// when bound to `0.0.0.0` or `::` (the address itself when `HOSTNAME` is unset or empty).
     pub advertised_url: String,
     /// `/readyz` fails while the owned partitions are more records than this behind (0 = no limit).
     pub ready_max_lag: i64,
@@ -268,7 +269,8 @@ pub struct EngineConfig {
     /// How long after the confirmation a scan still counts; the window closes then (default 14 days).
     #[serde(deserialize_with = "duration")]
     pub horizon: Millis,
-    /// How far event time trails the greatest event time seen (default 6 hours).
+    /// How far event time trails the minimum over every input partition of the greatest event
+    /// time seen there (default 6 hours).
     #[serde(deserialize_with = "duration")]
     pub allowed_lateness: Millis,
     /// When a pending package without a counting scan gets the `NO_SCAN_YET` warning (default 48 hours).

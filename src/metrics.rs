@@ -36,7 +36,8 @@ pub const LATE_CONFIRMATIONS: &str = "vtrack_late_confirmations_total";
 pub const SELLERS_AT_RISK: &str = "vtrack_sellers_at_risk";
 /// VALID / (VALID + INVALID) of the final verdicts written since start, per resolved carrier.
 pub const CARRIER_VALID_RATIO: &str = "vtrack_carrier_valid_ratio";
-/// Records between the committed position and the end of each owned partition.
+/// Records of each owned partition the loop has not read yet, up to the end (the last stable
+/// offset): those not fetched plus those fetched and not handed out.
 pub const CONSUMER_LAG: &str = "vtrack_consumer_lag_records";
 /// Wall clock minus the event time of the slowest task, per stage.
 pub const WATERMARK_LAG: &str = "vtrack_watermark_lag_seconds";

@@ -4,13 +4,14 @@
 //!
 //! An id that is configured (`kafka.instance_id`) or given in `VTRACK_INSTANCE_ID` is used as
 //! it is. Otherwise the instance claims the first free slot of this machine: `<host>` (from
-//! `HOSTNAME`, else `vtrack`), then `<host>-1`, `<host>-2`, … A slot is an exclusive lock on a
-//! file under the temporary directory, held for the life of the process and released by the
-//! system when it ends (also on kill -9). So instances started from one configuration on one
-//! machine share the work, and a restarted one takes the lowest free slot. That may not be
-//! the one it had: the slots of this machine whose process is gone ([`stale_slots`]) may
-//! hold a transaction left open by a kill, which would stall every `read_committed` reader
-//! until it times out, so the processor fences them at start-up.
+//! `HOSTNAME`, else the kernel's host name in `/proc/sys/kernel/hostname`, else `vtrack`), then
+//! `<host>-1`, `<host>-2`, … A slot is an exclusive lock on a file under the temporary
+//! directory, held for the life of the process and released by the system when it ends (also
+//! on kill -9). So instances started from one configuration on one machine share the work,
+//! and a restarted one takes the lowest free slot. That may not be the one it had: the slots
+//! of this machine whose process is gone ([`stale_slots`]) may hold a transaction left open by
+//! a kill, which would stall every `read_committed` reader until it times out, so the
+//! processor fences them at start-up.
 
 use crate::config::KafkaConfig;
 use std::fs::File;
@@ -68,11 +69,15 @@ pub fn claim(k: &KafkaConfig) -> InstanceId {
 
 /// This machine's name: `HOSTNAME`, else the kernel's host name, else `vtrack`.
 fn host_name() -> String {
+    let named = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+        .and_then(named)
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .and_then(named)
+        })
         .unwrap_or_else(|| "vtrack".to_string())
 }
 

@@ -26,7 +26,7 @@ pub struct Purger {
 
 /// How long a stopping instance waits for a purge in flight. Purging is housekeeping: what
 /// is not purged now is purged after the next snapshot, by whichever instance owns the
-/// partition, or expires with the topic's retention.
+/// partition (the internal event topics have no time retention).
 const FINISH_WAIT: Duration = Duration::from_secs(2);
 
 impl Purger {

@@ -1,17 +1,19 @@
 //! The topics vtrack needs, and their start-up check (design section 4).
 //!
 //! [`TopicPlan::new`] lists every topic of an application: the two input topics, the five
-//! output topics and the six internal topics named `<application_id>-<name>`
-//! ([`internal_topic`]), each with its partition count, replication factor and topic
-//! configuration. [`ensure_topics`] makes the cluster match the plan at start-up:
+//! output topics and the seven internal topics named `<application_id>-<name>`
+//! ([`internal_topic`]: three repartition topics, three changelogs and the instance
+//! directory), each with its partition count, replication factor and topic configuration.
+//! [`ensure_topics`] makes the cluster match the plan at start-up:
 //!
 //! * with `kafka.create_topics = true` it creates whatever is missing (inputs and outputs
-//!   included, all with `kafka.internal_partitions` partitions); with `false` it stops and
-//!   prints the `kafka-topics.sh --create …` line of every missing topic;
+//!   included, all with `kafka.internal_partitions` partitions, except the instance
+//!   directory's one); with `false` it stops and prints the `kafka-topics.sh --create …` line
+//!   of every missing topic;
 //! * it then describes every internal topic and **refuses to start** when one has another
-//!   partition count than `kafka.internal_partitions` or another cleanup policy than the
-//!   plan's: a task's state lives in partition *p* of its changelog, so the counts are fixed
-//!   for the life of an application id, and a changelog that is not compacted loses state;
+//!   partition count or cleanup policy than the plan's: a task's state lives in partition
+//!   *p* of its changelog, so the counts are fixed for the life of an application id, and a
+//!   changelog that is not compacted loses state;
 //! * an output topic whose cleanup policy differs (say `seller-vtr` not compacted) only gets
 //!   a warning: its readers may have chosen so.
 //!
@@ -29,8 +31,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-/// `retention.ms` of the internal event topics: kept for good (-1), because a task rebuilds
-/// its state on assignment by re-reading its input partition from the start.
+/// `retention.ms` of the internal event topics: no time limit (-1). A restore loads a task's
+/// latest snapshot and re-reads its input partition from the snapshot's offset (from the
+/// start when there is none), so records must not expire by age; vtrack deletes the records
+/// before that offset after each committed snapshot ([`super::purge`]).
 pub const REPARTITION_RETENTION_MS: i64 = -1;
 
 /// How long one admin request, and the wait for created topics to show, may take.
@@ -256,9 +260,10 @@ impl TopicPlan {
     /// Every topic of `vtrack run`: the inputs (`confirmations_topic`, `scans_topic`),
     /// the outputs (`verdicts_topic`, `late_confirmations_topic`, `dead_letter_topic`,
     /// `late_events_topic` with `cleanup.policy=delete`; `seller_vtr_topic` compacted, as it
-    /// carries tombstones), the repartition topics (`delete`, `retention.ms` -1: kept, tasks restore from them) and the
-    /// changelogs (`compact`), all with `internal_partitions` partitions and
-    /// `replication_factor` replicas.
+    /// carries tombstones), the repartition topics (`delete`, `retention.ms` -1: purged by
+    /// vtrack after each committed snapshot), the changelogs (`compact`) and the instance
+    /// directory (`compact`, one partition); all but the instance directory with
+    /// `internal_partitions` partitions, all with `replication_factor` replicas.
     pub fn new(cfg: &KafkaConfig) -> TopicPlan {
         let mut plan = TopicPlan::inputs(cfg);
         let outputs = [
