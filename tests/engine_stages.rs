@@ -356,3 +356,58 @@ fn following_order_progress_a_scan_is_beyond_retention_only_before_their_bound()
     following.expire_before(t - 29 * DAY_MS);
     assert!(late(&mut following, "B1"));
 }
+
+/// A scan inside the windows of a closed package and of an open one is not a late event: it
+/// still counts for the open one. Inside only closed windows it is late.
+#[test]
+fn a_scan_is_late_only_when_every_window_it_changes_has_closed() {
+    use vtrack::engine::messages::{LateReason, PackageRef, ScanIn};
+    use vtrack::engine::text::PackedStr;
+    use vtrack::engine::tracking::{TrackingOutput, TrackingStage};
+    use vtrack::event::ScanType;
+
+    let day = DAY_MS;
+    let (a, b) = (1_000 * day, 1_019 * day);
+    let subscribe = |order: &str, t: i64| {
+        TrackingInput::Subscribe(Subscribe {
+            package: PackageRef {
+                seller: 0,
+                order: PackedStr::from(order),
+                package: 0,
+            },
+            seq: 1,
+            tracking: PackedStr::from("SHARED1"),
+            from: t - 7 * day,
+            to: t + 14 * day,
+            accepted: 1,
+        })
+    };
+    let scan = |at: i64| {
+        TrackingInput::Scan(ScanIn {
+            carrier: Some(0),
+            tracking: PackedStr::from("SHARED1"),
+            scan_type: ScanType::Accepted,
+            scanned_at: at,
+        })
+    };
+    let mut tracking = TrackingStage::new(EngineConfig::default()).following_order_progress();
+    let mut out = TrackingOutput::default();
+    tracking.handle(subscribe("A", a), &mut out);
+    tracking.handle(subscribe("B", b), &mut out);
+    // A's window [a - 7d, a + 14d] has closed; B's [b - 7d, b + 14d] is open.
+    tracking.advance(a + 15 * day);
+
+    // Day a + 13 lies in both windows: it answers B and is not late.
+    let mut out = TrackingOutput::default();
+    tracking.handle(scan(a + 13 * day), &mut out);
+    assert!(out.late.is_empty(), "{:?}", out.late);
+    assert_eq!(out.facts.len(), 1, "{:?}", out.facts);
+    assert_eq!(out.facts[0].package.order, PackedStr::from("B"));
+
+    // Day a + 5 lies only in A's window: late.
+    let mut out = TrackingOutput::default();
+    tracking.handle(scan(a + 5 * day), &mut out);
+    assert!(out.facts.is_empty(), "{:?}", out.facts);
+    assert_eq!(out.late.len(), 1);
+    assert_eq!(out.late[0].1, LateReason::ScanForClosedWindow);
+}
