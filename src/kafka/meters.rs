@@ -168,7 +168,10 @@ fn register_rare_series(topo: &Topology) {
     use crate::codec::DecodeError;
     use crate::engine::messages::LateReason;
     for topic in [&topo.confirmations, &topo.scans] {
-        for reason in DecodeError::KINDS.into_iter().chain([FUTURE_TIME]) {
+        for reason in DecodeError::KINDS
+            .into_iter()
+            .chain([FUTURE_TIME, TOO_LARGE])
+        {
             counter!(m::BAD_INPUT, "topic" => topic.clone(), "reason" => reason).increment(0);
         }
         counter!(m::DUPLICATE_EVENTS, "topic" => topic.clone()).increment(0);
@@ -189,6 +192,10 @@ fn register_rare_series(topo: &Topology) {
 
 /// The bad-input reason of an event dated too far ahead of the wall clock.
 pub const FUTURE_TIME: &str = "future_time";
+
+/// The bad-input reason of an event whose internal record (the message it came in plus its
+/// decoded fields) is larger than the producer may write (`message.max.bytes`).
+pub const TOO_LARGE: &str = "too_large";
 
 /// Counts one late event.
 pub fn late_event(topic: &str, reason: &str) {

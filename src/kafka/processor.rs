@@ -262,12 +262,14 @@ impl Worker {
             .observe(time, wall, self.config.kafka.idle_source_after);
         if let Some(c) = confirmation {
             let key = order_key(&c.seller_id, &c.order_id);
-            self.sink.send_internal(
+            let record = order_record(c, input_message(msg));
+            let sent = self.sink.send_internal(
                 &self.topo.order_events,
                 None,
                 Some(key.as_bytes()),
-                &order_record(c, input_message(msg)),
-            )?;
+                &record,
+            );
+            return self.sent_or_too_large(msg, sent, record.len());
         }
         if let Some(s) = scan {
             let key = match crate::tracking_id::normalize(&s.tracking_id) {
@@ -280,14 +282,37 @@ impl Worker {
                     )
                 }
             };
-            self.sink.send_internal(
+            let record = tracking_record(s, input_message(msg));
+            let sent = self.sink.send_internal(
                 &self.topo.tracking_events,
                 None,
                 Some(key.as_bytes()),
-                &tracking_record(s, input_message(msg)),
-            )?;
+                &record,
+            );
+            return self.sent_or_too_large(msg, sent, record.len());
         }
         Ok(())
+    }
+
+    /// An input event whose internal record the producer refuses as too large is bad input:
+    /// it goes to the dead-letter topic, and processing goes on (retrying would refuse it
+    /// again on every restart).
+    fn sent_or_too_large(
+        &mut self,
+        msg: &BorrowedMessage<'_>,
+        sent: Result<(), KafkaError>,
+        record_bytes: usize,
+    ) -> Result<(), RunError> {
+        match sent {
+            Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
+                let why = format!(
+                    "too large: its internal record (the message and its decoded fields) takes \
+                     {record_bytes} bytes, more than the producer's message.max.bytes"
+                );
+                self.dead_letter(msg, super::meters::TOO_LARGE, &why)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Sends a bad input message to the dead-letter topic as it came (key, value and headers),

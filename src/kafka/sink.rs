@@ -94,7 +94,26 @@ impl Sink {
                 why,
             ],
         );
-        self.send(topic, None, came.key, came.value, Some(h))
+        match self.send(topic, None, came.key, came.value, Some(h.clone())) {
+            Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
+                // The message with vtrack's headers is more than the producer may write: keep
+                // where it came from and why, without its value (it stays in its input topic
+                // for as long as that topic keeps it).
+                let size = came.value.map_or(0, <[u8]>::len);
+                tracing::error!(
+                    topic = came.topic,
+                    partition = came.partition,
+                    offset = came.offset,
+                    size,
+                    to = topic,
+                    "message too large to copy: written without its value"
+                );
+                let dropped = format!("{size} bytes, more than the producer's message.max.bytes");
+                let h = add_headers(h, &[("vtrack.value.dropped", &dropped)]);
+                self.send(topic, None, came.key, None, Some(h))
+            }
+            other => other,
+        }
     }
 
     /// Sends one record; waits for room in the local queue when it is full.
@@ -110,9 +129,6 @@ impl Sink {
         if self.muted {
             return Ok(());
         }
-        if let Some((_, c)) = self.produced.iter().find(|(t, _)| t == topic) {
-            c.increment(1);
-        }
         let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
         record.timestamp = timestamp;
         record.partition = partition;
@@ -121,7 +137,12 @@ impl Sink {
         record.headers = headers;
         loop {
             match self.producer.send(record) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    if let Some((_, c)) = self.produced.iter().find(|(t, _)| t == topic) {
+                        c.increment(1);
+                    }
+                    return Ok(());
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     record = r;
                     self.producer.poll(Duration::from_millis(5));
