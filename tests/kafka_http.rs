@@ -556,3 +556,52 @@ fn an_instance_that_joins_takes_its_share_of_every_stage() {
     stop_gracefully(&mut b);
     stop_gracefully(&mut a);
 }
+
+/// An instance beyond the partition count stands by: it gets no partition (the consumer group
+/// protocol then calls no assignment callback), yet it is ready, and the directory lists it
+/// with nothing owned.
+#[test]
+fn an_instance_beyond_the_partition_count_stands_by_ready() {
+    require_broker!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &[("kafka.internal_partitions", "1")]);
+    let cfg = load_config(&config).kafka;
+    create_topic(&cfg.confirmations_topic, 1);
+    create_topic(&cfg.scans_topic, 1);
+    let args = ["run", "--config", config.to_str().unwrap_or_default()];
+    let (a, log_a) = spawn_vtrack_logged(&args);
+    let mut a = KillOnDrop(a);
+    let addr_a = http_addr(&log_a);
+    let first_ready = poll_until(DEFAULT_DEADLINE, || get_json(&addr_a, "/readyz").0 == 200);
+    assert!(first_ready, "the first instance never became ready");
+
+    let (b, log_b) = spawn_vtrack_logged(&args);
+    let mut b = KillOnDrop(b);
+    let addr_b = http_addr(&log_b);
+    let mut last = Value::Null;
+    let ready = poll_until(Duration::from_secs(60), || {
+        let (status, v) = get_json(&addr_b, "/readyz");
+        last = v;
+        status == 200
+    });
+    assert!(
+        ready,
+        "the stand-by never became ready: {last}\n{}",
+        log_text(&log_b)
+    );
+    let mut members = Value::Null;
+    let listed = poll_until(DEFAULT_DEADLINE, || {
+        members = get_json(&addr_a, "/v1/instances").1["members"].clone();
+        members.as_array().is_some_and(|m| {
+            m.len() == 2
+                && m.iter()
+                    .any(|x| stage_partitions(x).iter().all(Vec::is_empty))
+        })
+    });
+    assert!(
+        listed,
+        "the stand-by is not listed as owning nothing: {members}"
+    );
+    stop_gracefully(&mut b);
+    stop_gracefully(&mut a);
+}

@@ -67,9 +67,14 @@ impl Health {
         }
     }
 
-    /// The consumer received an assignment.
+    /// The consumer joined the group (received an assignment, or stands by with none).
     pub fn set_joined(&self) {
         self.joined.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether it has joined the consumer group.
+    pub fn is_joined(&self) -> bool {
+        self.joined.load(Ordering::Relaxed)
     }
 
     /// A restore began or ended.

@@ -856,6 +856,38 @@ impl RebalanceContext {
     }
 }
 
+/// How long the group coordinator must have been up without giving this member partitions
+/// before it counts as a stand-by: the consumer group protocol's heartbeat interval (5 s by
+/// default), so that a heartbeat has answered.
+const STANDBY_AFTER_MS: i64 = 5_000;
+
+impl RebalanceContext {
+    /// A member given no partitions (a stand-by, beyond the partition count) gets no
+    /// assignment callback: the group's state in the statistics says it has joined. It is
+    /// then ready, and lists itself in the instance directory.
+    fn note_standby(&self, statistics: &Statistics) {
+        let Some(group) = &statistics.cgrp else {
+            return;
+        };
+        // With the consumer group protocol, a member given nothing stays in join state
+        // `init`: what tells it has joined is a coordinator that has been up for a heartbeat
+        // or more without giving it partitions.
+        let standing_by =
+            group.state == "up" && group.assignment_size == 0 && group.stateage >= STANDBY_AFTER_MS;
+        if !standing_by || self.health.is_joined() {
+            return;
+        }
+        self.health.set_joined();
+        let mut w = self.lock();
+        if !w.health.is_stopping() {
+            info!("joined the consumer group with no partitions: standing by");
+            if let Err(e) = w.announce_membership() {
+                w.failure = Some(e.to_string());
+            }
+        }
+    }
+}
+
 impl ClientContext for RebalanceContext {
     /// librdkafka's log lines, as its default does, except the group's refusals that `run`
     /// answers by joining again ([`Refusal`]): those are logged at debug level, and `run`
@@ -888,6 +920,7 @@ impl ClientContext for RebalanceContext {
     /// partition (the last stable offset, as the consumer reads committed records only):
     /// the records not fetched yet plus those fetched and not handed out yet.
     fn stats(&self, statistics: Statistics) {
+        self.note_standby(&statistics);
         let mut total = 0i64;
         for (topic, t) in &statistics.topics {
             for p in t.partitions.values() {
