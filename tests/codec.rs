@@ -218,6 +218,14 @@ fn wrong_types_are_bad_input_naming_the_field() {
 }
 
 #[test]
+fn a_byte_order_mark_before_a_json_message_is_skipped() {
+    let json = format!("\u{feff}{}", minimal_with("category", r#""BOOKS""#));
+    let c = vtrack::codec::decode_confirmation(json.as_bytes()).expect("decodes");
+    assert_eq!(c.category, "BOOKS");
+    assert!(vtrack::codec::decode_confirmation("\u{feff}".as_bytes()).is_err());
+}
+
+#[test]
 fn minus_zero_is_the_integer_zero() {
     let json = minimal_with("package_value_cents", "-0");
     assert_eq!(confirm(&json).map(|c| c.package_value_cents), Ok(Some(0)));

@@ -115,6 +115,10 @@ fn decode<T>(
     json: fn(&[u8]) -> Result<T, DecodeError>,
     protobuf: fn(&[u8]) -> Result<T, DecodeError>,
 ) -> Result<T, DecodeError> {
+    // A UTF-8 byte-order mark before JSON (some producers write one) is not part of it; no
+    // protobuf message starts with it (0xEF would be a field with wire type 7, which does
+    // not exist).
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if bytes.is_empty() {
         // An empty protobuf message would decode, and then lack every required field.
         return Err(DecodeError::Undecodable(
