@@ -241,7 +241,6 @@ impl TrackingStage {
             return;
         }
         let mut late_for_closed = false;
-        let answered_before = out.facts.len();
         for (k, w, held) in before {
             let merged = held.merge(single_scan_facts(&w, carrier, s.scan_type, s.scanned_at));
             if merged == held {
@@ -258,9 +257,7 @@ impl TrackingStage {
                 facts: merged,
             });
         }
-        // Late only when it changes no open window either: a scan that still counts for an
-        // open package is not a late event (contract section 4).
-        if late_for_closed && out.facts.len() == answered_before {
+        if late_for_closed {
             out.late.push((s, LateReason::ScanForClosedWindow));
         }
     }
