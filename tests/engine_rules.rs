@@ -1519,6 +1519,12 @@ fn streaming_late_confirmation_record_once() {
         },
     );
     let out = e.take_outputs();
+    assert!(
+        out.late_confirmations.is_empty(),
+        "the record waits for event time to reach t (every scan before t has arrived then): {out:#?}"
+    );
+    e.advance_to(t);
+    let out = e.take_outputs();
     assert_eq!(out.late_confirmations.len(), 1, "{out:#?}");
     let late = &out.late_confirmations[0];
     assert_eq!(late.reason, Reason::ConfirmedAfterDeliveryDate);

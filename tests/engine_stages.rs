@@ -72,10 +72,12 @@ fn a_package_waiting_for_its_answer_past_the_close_is_not_final_until_the_answer
     assert!(last.is_final);
 }
 
-/// The late-confirmation record waits for the scans' answer: written before it, it would name
-/// the promised date's reason and no delivery, where the scans show a delivery before *t*.
+/// The late-confirmation record waits for the scans' answer and for event time to reach *t*:
+/// then every scan before *t* has arrived. Written at the first answer, it would name the
+/// promised date's reason and no delivery, where a delivery before *t* read later shows the
+/// confirmation came after the delivery (what replay, with every scan, says).
 #[test]
-fn the_late_confirmation_record_waits_for_the_answer() {
+fn the_late_confirmation_record_waits_for_the_answer_and_for_time_to_reach_t() {
     let carriers = Arc::new(CarrierRegistry::default_us());
     let mut stage = OrderStage::new(EngineConfig::default(), carriers, true);
     let mut syms = Interner::default();
@@ -93,20 +95,42 @@ fn the_late_confirmation_record_waits_for_the_answer() {
     );
     let sub = subscription(&out);
     let delivered = t - 2 * DAY_MS;
-    let mut out = OrderOutput::default();
-    stage.facts(
-        FactsMsg {
-            package: sub.package,
+    let answer = |stage: &mut OrderStage, facts: ScanFacts| {
+        let mut out = OrderOutput::default();
+        let msg = FactsMsg {
+            package: sub.package.clone(),
             seq: sub.seq,
-            facts: ScanFacts {
-                first_scan: Some(delivered - DAY_MS),
-                first_delivery: Some(delivered),
-                ..ScanFacts::default()
-            },
+            facts,
+        };
+        stage.facts(msg, &syms, &mut out);
+        out.late_confirmations
+    };
+    // The first answer holds a scan but no delivery yet: the package shows the promised
+    // date's reason, and event time has not reached t.
+    let first_scan = Some(delivered - DAY_MS);
+    let written = answer(
+        &mut stage,
+        ScanFacts {
+            first_scan,
+            ..ScanFacts::default()
         },
-        &syms,
-        &mut out,
     );
+    assert!(
+        written.is_empty(),
+        "written before time reached t: {written:?}"
+    );
+    // The delivery before t is read next.
+    let written = answer(
+        &mut stage,
+        ScanFacts {
+            first_scan,
+            first_delivery: Some(delivered),
+            ..ScanFacts::default()
+        },
+    );
+    assert!(written.is_empty(), "{written:?}");
+    let mut out = OrderOutput::default();
+    stage.advance(t, &syms, &mut out);
     assert_eq!(
         out.late_confirmations.len(),
         1,
@@ -117,6 +141,9 @@ fn the_late_confirmation_record_waits_for_the_answer() {
     assert_eq!(late.reason, vtrack::records::Reason::ConfirmedAfterDelivery);
     assert_eq!(late.delivered_at, Some(delivered));
     assert_eq!(late.late_by, 2 * 86_400);
+    let mut out = OrderOutput::default();
+    stage.advance(t + 20 * DAY_MS, &syms, &mut out);
+    assert!(out.late_confirmations.is_empty(), "one record per package");
 }
 
 /// A late-confirmation record held back for the answer is written when the answer will not

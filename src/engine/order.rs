@@ -330,6 +330,7 @@ impl OrderStage {
             carriers: &self.carriers,
             syms,
             emit: self.emit_records,
+            now: self.now,
         };
         for i in 0..order.packages.len() {
             let p = &order.packages[i];
@@ -386,6 +387,7 @@ impl OrderStage {
                 carriers: &self.carriers,
                 syms,
                 emit: self.emit_records,
+                now: self.now,
             };
             write_held_late_record(&ctx, order, i, out);
         }
@@ -526,7 +528,7 @@ impl OrderStage {
             let v = verdict_of(&self.cfg, p.cancelled(order.cancelled()), p, self.now);
             // A package past its close but still waiting for its answer needs no timer: the
             // answer's arrival re-decides it.
-            if let Some(t) = next_deadline(&self.cfg, p, &v).filter(|t| *t > self.now) {
+            if let Some(t) = next_deadline(&self.cfg, p, &v, self.now).filter(|t| *t > self.now) {
                 next_timer = Some(next_timer.map_or(t, |n: Millis| n.min(t)));
             }
             let ctx = EmitCtx {
@@ -534,6 +536,7 @@ impl OrderStage {
                 carriers: &self.carriers,
                 syms,
                 emit: self.emit_records,
+                now: self.now,
             };
             let (old_slot, before) = match &touched {
                 Some(t) if t.package == i => (t.old_slot, t.before.as_ref()),
@@ -797,7 +800,7 @@ fn verdict_of(cfg: &EngineConfig, cancelled: bool, p: &Package, now: Millis) -> 
 }
 
 /// When the verdict could next change with time alone: the warning or the window's close.
-fn next_deadline(cfg: &EngineConfig, p: &Package, v: &Verdict) -> Option<Millis> {
+fn next_deadline(cfg: &EngineConfig, p: &Package, v: &Verdict, now: Millis) -> Option<Millis> {
     if v.is_final {
         return None;
     }
@@ -805,11 +808,18 @@ fn next_deadline(cfg: &EngineConfig, p: &Package, v: &Verdict) -> Option<Millis>
     let warn = t.saturating_add(cfg.no_scan_warning_after);
     let close = t.saturating_add(cfg.horizon);
     let warned = v.warnings.iter().next().is_some();
-    if v.status == crate::records::Status::Pending && !warned && warn < close {
-        Some(warn)
+    let next = if v.status == crate::records::Status::Pending && !warned && warn < close {
+        warn
     } else {
-        Some(close)
-    }
+        close
+    };
+    // A late-confirmation record waits for event time to reach t (see `emit_changes`).
+    let record_held = v.reasons.first_late().is_some() && !p.has(LATE_CONFIRMATION_SENT);
+    Some(if record_held && t > now {
+        next.min(t)
+    } else {
+        next
+    })
 }
 
 /// What `emit_changes` needs to know besides the package.
@@ -818,6 +828,8 @@ struct EmitCtx<'a> {
     carriers: &'a CarrierRegistry,
     syms: &'a Interner,
     emit: bool,
+    /// Event time.
+    now: Millis,
 }
 
 /// A package whose current confirmation or scan facts just changed: where it counted until
@@ -905,10 +917,14 @@ fn emit_changes(
     if new_version {
         p.revision += 1;
     }
-    // The late-confirmation record waits for the scans' answer: before it, a package may show
-    // only its promised date's reason, and no delivery time.
-    let first_late =
-        v.reasons.first_late().is_some() && p.has(ANSWERED) && !p.has(LATE_CONFIRMATION_SENT);
+    // The late-confirmation record waits for the scans' answer, and for event time to reach
+    // the confirmation's time t: then every scan before t has arrived (later ones would be
+    // late), so whether it was delivered before t, its reason and `late_by` can no longer
+    // change, and the one record written is the one replay writes.
+    let first_late = v.reasons.first_late().is_some()
+        && p.has(ANSWERED)
+        && !p.has(LATE_CONFIRMATION_SENT)
+        && ctx.now >= p.current.confirmed_at;
     if first_late {
         p.set(LATE_CONFIRMATION_SENT, true);
     }
@@ -1022,7 +1038,9 @@ fn late_record(v: &VerdictRecord) -> Option<LateConfirmationRecord> {
         carrier: v.carrier.clone(),
         tracking_id: v.tracking_id.clone(),
         confirmed_at: v.confirmed_at,
-        delivered_at: v.delivered_at,
+        // The delivery that came before the confirmation (the earliest counting one), if any:
+        // one after it is no part of why the confirmation was late.
+        delivered_at: v.delivered_at.filter(|d| *d < v.confirmed_at),
         promised_delivery_at: v.promised_delivery_at,
         late_by: (v.confirmed_at - from).div_euclid(1000),
         reason,

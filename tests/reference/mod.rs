@@ -689,7 +689,9 @@ fn late_confirmation(c: &Conf, v: &Verdict) -> Option<Value> {
         "carrier": r["carrier"],
         "tracking_id": c.tracking_id,
         "confirmed_at": t,
-        "delivered_at": r["delivered_at"],
+        // The delivery before the confirmation, if any (a later one is no part of why it was
+        // late).
+        "delivered_at": v.earliest_delivery_before_t,
         "promised_delivery_at": c.promised_delivery_at,
         "late_by": (t - from).div_euclid(1000),
         "reason": reason,
