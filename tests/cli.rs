@@ -2,6 +2,8 @@
 //! flags, replay's reading of NDJSON files (duplicates, byte-order mark, errors), and a
 //! reader that goes away.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -36,34 +38,9 @@ fn replay(dir: &Path, confirmations: &[u8], scans: &[u8]) -> Replayed {
 
 /// [`replay`] with more arguments.
 fn replay_with(dir: &Path, confirmations: &[u8], scans: &[u8], args: &[&str]) -> Replayed {
-    let (c, s, out) = (dir.join("c.ndjson"), dir.join("s.ndjson"), dir.join("out"));
-    std::fs::write(&c, confirmations).unwrap();
-    std::fs::write(&s, scans).unwrap();
-    let result = run(vtrack()
-        .args(["replay", "--confirmations"])
-        .arg(&c)
-        .arg("--scans")
-        .arg(&s)
-        .arg("--out")
-        .arg(&out)
-        .args(args));
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    let lines = |name: &str| -> Vec<serde_json::Value> {
-        std::fs::read_to_string(out.join(name))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    (
-        lines("verdicts.ndjson"),
-        lines("dead_letters.ndjson"),
-        stdout(&result),
-    )
+    let r = common::run_replay(dir, confirmations, scans, args, &[]).succeeded();
+    let summary = r.stdout();
+    (r.verdicts, r.dead_letters, summary)
 }
 
 const CONFIRM_UPS: &str = r#"{"event_id":"1","seller_id":"S1","order_id":"O1","carrier":"UPS","tracking_id":"1Z999AA10123456784","confirmed_at":"2026-11-01T10:00:00Z"}"#;

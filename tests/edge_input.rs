@@ -2,6 +2,8 @@
 //! offsets, amounts, byte-order marks and configuration (contract sections 2, 7 and 8
 //! "Parsing"; where the contract is silent, the README's "Semantics").
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -33,23 +35,9 @@ fn assert_no_panic(out: &Output, what: &str) {
 
 /// `vtrack replay` of the given lines; returns the output and the dead letters.
 fn replay(dir: &Path, confirmations: &str, scans: &str, args: &[&str]) -> (Output, Vec<String>) {
-    let (c, s, out) = (dir.join("c.ndjson"), dir.join("s.ndjson"), dir.join("out"));
-    std::fs::write(&c, confirmations).unwrap();
-    std::fs::write(&s, scans).unwrap();
-    let result = run(vtrack()
-        .args(["replay", "--confirmations"])
-        .arg(&c)
-        .arg("--scans")
-        .arg(&s)
-        .arg("--out")
-        .arg(&out)
-        .args(args));
-    let dead = std::fs::read_to_string(out.join("dead_letters.ndjson"))
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect();
-    (result, dead)
+    let r = common::run_replay(dir, confirmations.as_bytes(), scans.as_bytes(), args, &[]);
+    let dead = r.dead_letters.iter().map(|d| d.to_string()).collect();
+    (r.output, dead)
 }
 
 fn generate(dir: &Path, args: &[&str]) -> Output {

@@ -3,9 +3,9 @@
 //! order, CANCEL, ties, windows, hand-offs, format evidence, warnings, late reasons,
 //! normalisation, explanations).
 
+mod common;
+
 use serde_json::{json, Value};
-use std::path::Path;
-use std::process::Command;
 
 const UPS_ID: &str = "1Z999AA10123456784";
 const USPS_ID: &str = "9400111899223851245125";
@@ -76,14 +76,6 @@ fn ndjson(events: &[Value]) -> String {
     events.iter().map(|e| format!("{e}\n")).collect()
 }
 
-fn read(dir: &Path, name: &str) -> Vec<Value> {
-    std::fs::read_to_string(dir.join(name))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// `vtrack replay` of the events, with `--as-of` when given and more arguments.
 fn replay_args(
     confirmations: &[Value],
@@ -92,34 +84,16 @@ fn replay_args(
     args: &[&str],
 ) -> Out {
     let dir = tempfile::tempdir().unwrap();
-    let (c, s, out) = (
-        dir.path().join("c.ndjson"),
-        dir.path().join("s.ndjson"),
-        dir.path().join("out"),
-    );
-    std::fs::write(&c, ndjson(confirmations)).unwrap();
-    std::fs::write(&s, ndjson(scans)).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vtrack"));
-    cmd.args(["replay", "--confirmations"])
-        .arg(&c)
-        .arg("--scans")
-        .arg(&s)
-        .arg("--out")
-        .arg(&out)
-        .args(args);
+    let mut args = args.to_vec();
     if let Some(a) = as_of {
-        cmd.args(["--as-of", a]);
+        args.extend(["--as-of", a]);
     }
-    let result = cmd.output().unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    let (c, s) = (ndjson(confirmations), ndjson(scans));
+    let r = common::run_replay(dir.path(), c.as_bytes(), s.as_bytes(), &args, &[]).succeeded();
     Out {
-        verdicts: read(&out, "verdicts.ndjson"),
-        late: read(&out, "late_confirmations.ndjson"),
-        dead: read(&out, "dead_letters.ndjson"),
+        verdicts: r.verdicts,
+        late: r.late_confirmations,
+        dead: r.dead_letters,
     }
 }
 

@@ -2,9 +2,10 @@
 //! records (section 6) and replay's outputs (sections 7 and 8), through `vtrack replay`.
 //! Each test pins one sentence of the contract with a hand-made input.
 
+mod common;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 const UPS_ID: &str = "1Z999AA10123456784";
 const UPS_ID_2: &str = "1Z12345E0205271686";
@@ -59,39 +60,14 @@ fn replay(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Out {
-    let (c, s, out) = (dir.join("c.ndjson"), dir.join("s.ndjson"), dir.join("out"));
-    std::fs::write(&c, confirmations.join("\n")).unwrap();
-    std::fs::write(&s, scans.join("\n")).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vtrack"));
-    cmd.args(["replay", "--confirmations"])
-        .arg(&c)
-        .arg("--scans")
-        .arg(&s)
-        .arg("--out")
-        .arg(&out)
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let result = cmd.output().unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    let lines = |name: &str| -> Vec<Value> {
-        std::fs::read_to_string(out.join(name))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let (c, s) = (confirmations.join("\n"), scans.join("\n"));
+    let r = common::run_replay(dir, c.as_bytes(), s.as_bytes(), args, env).succeeded();
     Out {
-        verdicts: lines("verdicts.ndjson"),
-        seller: lines("seller_vtr.ndjson"),
-        late: lines("late_confirmations.ndjson"),
-        dead: lines("dead_letters.ndjson"),
-        summary: String::from_utf8_lossy(&result.stdout).into_owned(),
+        summary: r.stdout(),
+        verdicts: r.verdicts,
+        seller: r.seller_vtr,
+        late: r.late_confirmations,
+        dead: r.dead_letters,
     }
 }
 

@@ -3,7 +3,7 @@
 //! Event builders give every field its contract default; override any of them with struct
 //! update syntax: `Confirmation { category: "Toys".into(), ..confirm("S", "O", "", "UPS", ID, t) }`.
 //! Event ids are derived from the content, so building the same event twice gives a duplicate.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::sync::{Arc, OnceLock};
 use vtrack::carriers::CarrierRegistry;
@@ -222,4 +222,85 @@ pub fn content(v: &VerdictRecord) -> VerdictRecord {
 /// Every verdict with revisions cleared.
 pub fn contents(e: &Engine) -> Vec<VerdictRecord> {
     e.verdicts().iter().map(content).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary
+// ---------------------------------------------------------------------------------------
+
+/// What `vtrack replay` wrote: how the run ended, and each output file's lines as JSON
+/// (none when the file is missing, as after a failed run).
+pub struct Replayed {
+    /// Exit status, standard output (the summary) and standard error.
+    pub output: std::process::Output,
+    /// `verdicts.ndjson`.
+    pub verdicts: Vec<serde_json::Value>,
+    /// `seller_vtr.ndjson`.
+    pub seller_vtr: Vec<serde_json::Value>,
+    /// `late_confirmations.ndjson`.
+    pub late_confirmations: Vec<serde_json::Value>,
+    /// `dead_letters.ndjson`.
+    pub dead_letters: Vec<serde_json::Value>,
+}
+
+impl Replayed {
+    /// The summary printed on standard output.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    /// Standard error.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Panics with standard error unless the run succeeded.
+    pub fn succeeded(self) -> Replayed {
+        assert!(self.output.status.success(), "{}", self.stderr());
+        self
+    }
+}
+
+/// Runs `vtrack replay` on `confirmations` and `scans`, written into `dir` (the outputs go to
+/// `dir/out`), with more arguments and environment variables.
+pub fn run_replay(
+    dir: &std::path::Path,
+    confirmations: &[u8],
+    scans: &[u8],
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Replayed {
+    let (c, s, out) = (dir.join("c.ndjson"), dir.join("s.ndjson"), dir.join("out"));
+    std::fs::write(&c, confirmations).expect("write the confirmations");
+    std::fs::write(&s, scans).expect("write the scans");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vtrack"));
+    cmd.args(["replay", "--confirmations"])
+        .arg(&c)
+        .arg("--scans")
+        .arg(&s)
+        .arg("--out")
+        .arg(&out)
+        .args(args)
+        // Panic messages short and stable whatever the caller's environment says.
+        .env("RUST_BACKTRACE", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let lines = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(out.join(name))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an output line is JSON"))
+            .collect()
+    };
+    Replayed {
+        output,
+        verdicts: lines("verdicts.ndjson"),
+        seller_vtr: lines("seller_vtr.ndjson"),
+        late_confirmations: lines("late_confirmations.ndjson"),
+        dead_letters: lines("dead_letters.ndjson"),
+    }
 }
