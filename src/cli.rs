@@ -336,8 +336,13 @@ fn run_replay(a: ReplayArgs) -> Result<()> {
     ))
 }
 
-/// True when two paths name one file: the same name in the same directory, however written.
+/// True when two paths name one regular file (or one not there yet): the same name in the same
+/// directory, however written. A device such as `/dev/null` may take both outputs.
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let device = |p: &std::path::Path| std::fs::metadata(p).is_ok_and(|m| !m.is_file());
+    if device(a) && device(b) {
+        return false;
+    }
     let place = |p: &std::path::Path| {
         let dir = match p.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,

@@ -383,6 +383,21 @@ fn generate_refuses_meaningless_values_and_one_file_for_both() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(!result.status.success());
     assert!(stderr.contains("name the same file"), "{stderr}");
+    // A device takes both outputs (timing the generator alone).
+    let result = run(vtrack().args([
+        "generate",
+        "--packages",
+        "10",
+        "--confirmations",
+        "/dev/null",
+        "--scans",
+        "/dev/null",
+    ]));
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
 }
 
 #[cfg(feature = "kafka")]
