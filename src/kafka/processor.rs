@@ -311,7 +311,7 @@ impl Worker {
                 );
                 self.dead_letter(msg, super::meters::TOO_LARGE, &why)
             }
-            other => Ok(other?),
+            other => other.map_err(RunError::from),
         }
     }
 
@@ -841,6 +841,11 @@ fn forward(
     Ok(())
 }
 
+/// How long the group coordinator must have been up without giving this member partitions
+/// before it counts as a stand-by: the consumer group protocol's heartbeat interval (5 s by
+/// default), so that a heartbeat has answered.
+const STANDBY_AFTER_MS: i64 = 5_000;
+
 /// The consumer's context: commits before a revocation, sets up tasks after an assignment,
 /// turns librdkafka's statistics into the consumer-lag gauges.
 struct RebalanceContext {
@@ -854,14 +859,7 @@ impl RebalanceContext {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
 
-/// How long the group coordinator must have been up without giving this member partitions
-/// before it counts as a stand-by: the consumer group protocol's heartbeat interval (5 s by
-/// default), so that a heartbeat has answered.
-const STANDBY_AFTER_MS: i64 = 5_000;
-
-impl RebalanceContext {
     /// A member given no partitions (a stand-by, beyond the partition count) gets no
     /// assignment callback: the group's state in the statistics says it has joined. It is
     /// then ready, and lists itself in the instance directory.
