@@ -1519,12 +1519,6 @@ fn streaming_late_confirmation_record_once() {
         },
     );
     let out = e.take_outputs();
-    assert!(
-        out.late_confirmations.is_empty(),
-        "the record waits for event time to reach t (every scan before t has arrived then): {out:#?}"
-    );
-    e.advance_to(t);
-    let out = e.take_outputs();
     assert_eq!(out.late_confirmations.len(), 1, "{out:#?}");
     let late = &out.late_confirmations[0];
     assert_eq!(late.reason, Reason::ConfirmedAfterDeliveryDate);
@@ -1535,6 +1529,29 @@ fn streaming_late_confirmation_record_once() {
     let out = e.take_outputs();
     assert_eq!(out.verdicts.len(), 2, "{out:#?}");
     assert!(out.late_confirmations.is_empty(), "{out:#?}");
+}
+
+/// A late-confirmation record names the delivery before t, not one after it: that one is no
+/// part of why the confirmation was late (the verdict shows it).
+#[test]
+fn a_late_confirmation_record_names_only_a_delivery_before_t() {
+    let t = t0();
+    let mut e = engine(true);
+    feed1(&mut e, scan("UPS", UPS_ID, ScanType::Delivered, t + DAY));
+    feed1(
+        &mut e,
+        Confirmation {
+            promised_delivery_at: Some(t - DAY),
+            ..pkg("UPS", UPS_ID)
+        },
+    );
+    let out = e.take_outputs();
+    assert_eq!(out.late_confirmations.len(), 1, "{out:#?}");
+    let late = &out.late_confirmations[0];
+    assert_eq!(late.reason, Reason::ConfirmedAfterDeliveryDate);
+    assert_eq!(late.delivered_at, None);
+    assert_eq!(verdict(&e, "S", "O", "").delivered_at, Some(t + DAY));
+    assert_eq!(e.late_confirmations()[0].delivered_at, None, "replay's row");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -330,7 +330,6 @@ impl OrderStage {
             carriers: &self.carriers,
             syms,
             emit: self.emit_records,
-            now: self.now,
         };
         for i in 0..order.packages.len() {
             let p = &order.packages[i];
@@ -387,7 +386,6 @@ impl OrderStage {
                 carriers: &self.carriers,
                 syms,
                 emit: self.emit_records,
-                now: self.now,
             };
             write_held_late_record(&ctx, order, i, out);
         }
@@ -528,7 +526,7 @@ impl OrderStage {
             let v = verdict_of(&self.cfg, p.cancelled(order.cancelled()), p, self.now);
             // A package past its close but still waiting for its answer needs no timer: the
             // answer's arrival re-decides it.
-            if let Some(t) = next_deadline(&self.cfg, p, &v, self.now).filter(|t| *t > self.now) {
+            if let Some(t) = next_deadline(&self.cfg, p, &v).filter(|t| *t > self.now) {
                 next_timer = Some(next_timer.map_or(t, |n: Millis| n.min(t)));
             }
             let ctx = EmitCtx {
@@ -536,7 +534,6 @@ impl OrderStage {
                 carriers: &self.carriers,
                 syms,
                 emit: self.emit_records,
-                now: self.now,
             };
             let (old_slot, before) = match &touched {
                 Some(t) if t.package == i => (t.old_slot, t.before.as_ref()),
@@ -800,7 +797,7 @@ fn verdict_of(cfg: &EngineConfig, cancelled: bool, p: &Package, now: Millis) -> 
 }
 
 /// When the verdict could next change with time alone: the warning or the window's close.
-fn next_deadline(cfg: &EngineConfig, p: &Package, v: &Verdict, now: Millis) -> Option<Millis> {
+fn next_deadline(cfg: &EngineConfig, p: &Package, v: &Verdict) -> Option<Millis> {
     if v.is_final {
         return None;
     }
@@ -808,18 +805,11 @@ fn next_deadline(cfg: &EngineConfig, p: &Package, v: &Verdict, now: Millis) -> O
     let warn = t.saturating_add(cfg.no_scan_warning_after);
     let close = t.saturating_add(cfg.horizon);
     let warned = v.warnings.iter().next().is_some();
-    let next = if v.status == crate::records::Status::Pending && !warned && warn < close {
-        warn
+    if v.status == crate::records::Status::Pending && !warned && warn < close {
+        Some(warn)
     } else {
-        close
-    };
-    // A late-confirmation record waits for event time to reach t (see `emit_changes`).
-    let record_held = v.reasons.first_late().is_some() && !p.has(LATE_CONFIRMATION_SENT);
-    Some(if record_held && t > now {
-        next.min(t)
-    } else {
-        next
-    })
+        Some(close)
+    }
 }
 
 /// What `emit_changes` needs to know besides the package.
@@ -828,8 +818,6 @@ struct EmitCtx<'a> {
     carriers: &'a CarrierRegistry,
     syms: &'a Interner,
     emit: bool,
-    /// Event time.
-    now: Millis,
 }
 
 /// A package whose current confirmation or scan facts just changed: where it counted until
@@ -917,14 +905,10 @@ fn emit_changes(
     if new_version {
         p.revision += 1;
     }
-    // The late-confirmation record waits for the scans' answer, and for event time to reach
-    // the confirmation's time t: then every scan before t has arrived (later ones would be
-    // late), so whether it was delivered before t, its reason and `late_by` can no longer
-    // change, and the one record written is the one replay writes.
-    let first_late = v.reasons.first_late().is_some()
-        && p.has(ANSWERED)
-        && !p.has(LATE_CONFIRMATION_SENT)
-        && ctx.now >= p.current.confirmed_at;
+    // The late-confirmation record waits for the scans' answer: before it, a package may show
+    // only its promised date's reason, and no delivery time.
+    let first_late =
+        v.reasons.first_late().is_some() && p.has(ANSWERED) && !p.has(LATE_CONFIRMATION_SENT);
     if first_late {
         p.set(LATE_CONFIRMATION_SENT, true);
     }
@@ -1039,7 +1023,8 @@ fn late_record(v: &VerdictRecord) -> Option<LateConfirmationRecord> {
         tracking_id: v.tracking_id.clone(),
         confirmed_at: v.confirmed_at,
         // The delivery that came before the confirmation (the earliest counting one), if any:
-        // one after it is no part of why the confirmation was late.
+        // one after it is no part of why the confirmation was late, and would depend on when
+        // the record is written.
         delivered_at: v.delivered_at.filter(|d| *d < v.confirmed_at),
         promised_delivery_at: v.promised_delivery_at,
         late_by: (v.confirmed_at - from).div_euclid(1000),
