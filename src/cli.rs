@@ -202,14 +202,13 @@ pub struct DemoArgs {
 /// Parses RFC 3339 (with offset) or epoch milliseconds.
 /// Only times in the years 0001 to 9999 are taken, as in the input events.
 pub fn parse_time(s: &str) -> Result<Millis, String> {
-    use crate::codec::{MAX_MILLIS, MIN_MILLIS};
     let t = match s.parse::<Millis>() {
         Ok(ms) => ms,
         Err(_) => crate::timestamp::parse_rfc3339(s).ok_or_else(|| {
             format!("`{s}` is neither RFC 3339 with an offset nor epoch milliseconds")
         })?,
     };
-    if !(MIN_MILLIS..=MAX_MILLIS).contains(&t) {
+    if !crate::codec::representable(t) {
         return Err(format!("`{s}` is out of range (years 0001 to 9999)"));
     }
     Ok(t)

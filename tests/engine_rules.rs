@@ -1507,17 +1507,19 @@ fn streaming_another_carriers_scan_of_a_valid_package_writes_nothing() {
     );
 }
 
+/// A UPS package confirmed at `t0()`, promised for the day before: late by its promise.
+fn promised_a_day_before_t() -> Confirmation {
+    Confirmation {
+        promised_delivery_at: Some(t0() - DAY),
+        ..pkg("UPS", UPS_ID)
+    }
+}
+
 #[test]
 fn streaming_late_confirmation_record_once() {
     let t = t0();
     let mut e = engine(true);
-    feed1(
-        &mut e,
-        Confirmation {
-            promised_delivery_at: Some(t - DAY),
-            ..pkg("UPS", UPS_ID)
-        },
-    );
+    feed1(&mut e, promised_a_day_before_t());
     let out = e.take_outputs();
     assert_eq!(out.late_confirmations.len(), 1, "{out:#?}");
     let late = &out.late_confirmations[0];
@@ -1538,13 +1540,7 @@ fn a_late_confirmation_record_names_only_a_delivery_before_t() {
     let t = t0();
     let mut e = engine(true);
     feed1(&mut e, scan("UPS", UPS_ID, ScanType::Delivered, t + DAY));
-    feed1(
-        &mut e,
-        Confirmation {
-            promised_delivery_at: Some(t - DAY),
-            ..pkg("UPS", UPS_ID)
-        },
-    );
+    feed1(&mut e, promised_a_day_before_t());
     let out = e.take_outputs();
     assert_eq!(out.late_confirmations.len(), 1, "{out:#?}");
     let late = &out.late_confirmations[0];

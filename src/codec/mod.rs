@@ -45,7 +45,7 @@ pub use proto_out::{
     late_confirmation_to_proto, scan_message, scan_to_proto, seller_vtr_message,
     seller_vtr_to_proto, verdict_message, verdict_to_proto,
 };
-pub use time::{MAX_MILLIS, MIN_MILLIS};
+pub use time::{representable, MAX_MILLIS, MIN_MILLIS};
 
 use crate::event::{Confirmation, Scan};
 

@@ -12,9 +12,14 @@ pub const MAX_MILLIS: Millis = 253_402_300_799_999;
 
 const RANGE: &str = "out of range (years 0001 to 9999)";
 
+/// True for a time in the years 0001 to 9999: one RFC 3339 and protobuf can both write.
+pub fn representable(t: Millis) -> bool {
+    (MIN_MILLIS..=MAX_MILLIS).contains(&t)
+}
+
 /// Checks epoch milliseconds read from an integer.
 pub(crate) fn from_epoch_millis(field: &'static str, t: i64) -> Result<Millis, DecodeError> {
-    if (MIN_MILLIS..=MAX_MILLIS).contains(&t) {
+    if representable(t) {
         Ok(t)
     } else {
         Err(DecodeError::field_error(
@@ -27,7 +32,7 @@ pub(crate) fn from_epoch_millis(field: &'static str, t: i64) -> Result<Millis, D
 /// Parses an RFC 3339 timestamp with an offset, saying why when it is not one.
 pub(crate) fn from_rfc3339(field: &'static str, s: &str) -> Result<Millis, DecodeError> {
     match parse_rfc3339(s) {
-        Some(t) if (MIN_MILLIS..=MAX_MILLIS).contains(&t) => Ok(t),
+        Some(t) if representable(t) => Ok(t),
         Some(_) => Err(DecodeError::field_error(
             field,
             format!("timestamp {} is {RANGE}", quote(s)),
@@ -61,7 +66,7 @@ pub(crate) fn from_proto(
         .checked_mul(1000)
         .and_then(|ms| ms.checked_add(i64::from(ts.nanos / 1_000_000)));
     match millis {
-        Some(t) if (MIN_MILLIS..=MAX_MILLIS).contains(&t) => Ok(t),
+        Some(t) if representable(t) => Ok(t),
         _ => Err(DecodeError::field_error(
             field,
             format!("timestamp of {} seconds is {RANGE}", ts.seconds),

@@ -102,13 +102,13 @@ impl GenerateOptions {
     /// Checks that every generated time lies in the years 0001 to 9999, which RFC 3339 (and so
     /// the NDJSON the generator writes) can express.
     pub fn check_time_range(&self) -> Result<(), String> {
-        use crate::codec::{MAX_MILLIS, MIN_MILLIS};
+        use crate::codec::representable;
         let end = self
             .start
             .checked_add(i64::from(self.days) * DAY_MS + EVENT_MARGIN);
         let first = self.start.checked_sub(EVENT_MARGIN);
         match (first, end) {
-            (Some(first), Some(end)) if first >= MIN_MILLIS && end <= MAX_MILLIS => Ok(()),
+            (Some(first), Some(end)) if representable(first) && representable(end) => Ok(()),
             _ => Err(format!(
                 "the events of --start {} and --days {} would not all lie in the years 0001 to \
                  9999 (RFC 3339 times): keep --start more than 400 days inside that range",
